@@ -1,0 +1,1 @@
+//! Integration-test support for iosha: the simulated pair and the namespace lab helpers.
