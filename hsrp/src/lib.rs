@@ -5,3 +5,10 @@
 //! `handle_timeout(now)`; outputs are drained with `poll_action()` and the next deadline is `poll_timeout()`.
 //! The Linux driver (feature `runtime`) owns the sockets, the macvlan carrying the virtual MAC and the
 //! netlink link monitor, and does nothing but feed the core and execute its actions.
+
+pub mod arp;
+pub mod error;
+pub mod packet;
+
+pub use error::{ConfigError, DecodeError};
+pub use packet::{Opcode, Packet, State};
