@@ -5,3 +5,5 @@
 //! and a timing wheel. The NFQUEUE data plane lives behind the default-on `runtime` feature.
 
 pub mod record;
+#[cfg(feature = "runtime")]
+pub mod driver;
