@@ -10,7 +10,7 @@
 //! thread asks for them. See `docs/inspect-dataplane.md` for fail modes and the interplay with the
 //! operator's rules.
 
-//ENGINE mod engine;
+mod engine;
 mod error;
 mod ifmap;
 mod nfqueue;
@@ -26,7 +26,7 @@ use crossbeam_channel::{Receiver, Sender, bounded};
 use serde::Serialize;
 use timebase::{Instant, MonotonicClock};
 
-//ENGINE pub use engine::EngineDataPlane;
+pub use engine::EngineDataPlane;
 pub use error::{DataPlaneError, NfQueueError, RuleError};
 pub use rules::{Backend, BackendChoice};
 pub use worker::WorkerCounters;

@@ -190,3 +190,64 @@ pub fn poll_until<T>(timeout: Duration, mut f: impl FnMut() -> Option<T>) -> Opt
         std::thread::sleep(Duration::from_millis(20));
     }
 }
+
+/// The engine configuration of the lab router, equivalent to
+/// ```text
+/// ip inspect name P tcp
+/// ip inspect name P udp
+/// ip inspect udp idle-time UDP_IDLE
+/// ip access-list extended DENY-IN
+///  deny ip any any
+/// interface rc0
+/// interface rs0
+///  ip inspect P out
+///  ip access-group DENY-IN in
+/// ```
+pub fn inspect_out_config(udp_idle_s: u32) -> inspect::config::EngineConfig {
+    use inspect::config::*;
+    use inspect::record::L4Proto;
+    EngineConfig {
+        rules: vec![InspectRule {
+            name: "P".into(),
+            protocols: vec![
+                RuleProtocol {
+                    proto: L4Proto::TCP,
+                    timeout_s: None,
+                },
+                RuleProtocol {
+                    proto: L4Proto::UDP,
+                    timeout_s: None,
+                },
+            ],
+        }],
+        interfaces: vec![
+            InterfaceConfig {
+                name: R_CLIENT_IF.into(),
+                ..Default::default()
+            },
+            InterfaceConfig {
+                name: R_SERVER_IF.into(),
+                inspect_out: Some(InterfaceInspect {
+                    rule: "P".into(),
+                    redundancy_group: None,
+                }),
+                acl_in: Some("DENY-IN".into()),
+                ..Default::default()
+            },
+        ],
+        acls: vec![AclConfig {
+            name: "DENY-IN".into(),
+            entries: vec![AclEntry {
+                seq: 10,
+                action: AclAction::Deny,
+                proto: AclProto::Ip,
+                src: AddrMatch::Any,
+                src_port: PortMatch::Any,
+                dst: AddrMatch::Any,
+                dst_port: PortMatch::Any,
+            }],
+        }],
+        udp_idle_s,
+        ..Default::default()
+    }
+}
