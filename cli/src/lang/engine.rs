@@ -143,25 +143,30 @@ impl Interpreter {
             });
         }
         let all_tokens = tokenize(line);
-        let (tokens, filter) = split_pipe(line, &all_tokens)?;
-        let (used_mode, walk) = self.walk_chain(mode, line, tokens)?;
-        let pipe_column = all_tokens.get(tokens.len()).map(|t| t.column);
+        // `| filter` belongs to exec commands; in a configuration command a `|` is ordinary text.
+        if let Some(bar) = all_tokens.iter().position(|t| t.text == "|")
+            && let Ok((_, walk)) = self.walk_chain(mode, line, &all_tokens[..bar])
+            && matches!(walk.action, Some(Action::Exec))
+        {
+            let (_, filter) = split_pipe(line, &all_tokens)?;
+            {
+                let cmd = self.exec_command(&walk, filter);
+                return Ok(Ran {
+                    outcome: Outcome::Exec(cmd),
+                    warnings: Vec::new(),
+                });
+            }
+        }
+        let (used_mode, walk) = self.walk_chain(mode, line, &all_tokens)?;
         match walk.action {
             Some(Action::Exec) => {
-                let cmd = self.exec_command(&walk, filter);
+                let cmd = self.exec_command(&walk, None);
                 Ok(Ran {
                     outcome: Outcome::Exec(cmd),
                     warnings: Vec::new(),
                 })
             }
             Some(Action::Apply(f)) => {
-                if let Some(column) = pipe_column {
-                    return Err(RunError {
-                        error: invalid(column),
-                        foreign: false,
-                        reason: None,
-                    });
-                }
                 let mut candidate = cfg.clone();
                 let mut apply = Apply {
                     cfg: &mut candidate,
@@ -371,7 +376,9 @@ pub(crate) fn help(
         }
     }
     if items.is_empty() {
-        let column = partial.as_ref().map_or_else(|| line.chars().count(), |p| p.column);
+        let column = partial
+            .as_ref()
+            .map_or_else(|| line.chars().count(), |p| p.column);
         return Err(invalid(column));
     }
     Ok(items)
