@@ -14,6 +14,7 @@ pub mod build;
 pub mod config;
 pub mod engine;
 pub mod error;
+pub mod ha;
 pub mod record;
 pub mod show;
 pub mod status;
