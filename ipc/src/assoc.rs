@@ -656,6 +656,11 @@ impl Association {
         }
     }
 
+    /// Counts packets the driver discarded before they reached the association (wrong source).
+    pub fn count_foreign_packets(&mut self, n: u64) {
+        self.stats.drop_foreign_packets += n;
+    }
+
     /// Counters.
     pub fn stats(&self) -> &AssociationStats {
         &self.stats
