@@ -193,9 +193,9 @@ pub struct EngineStats {
     pub cleared: u64,
     /// Packets judged.
     pub packets: u64,
-    /// Packets accepted through a session.
+    /// Packets accepted through a session (including the packets that opened one).
     pub session_packets: u64,
-    /// Packets judged by ACLs only.
+    /// Packets judged by the interface ACLs (no live session; this includes packets that then opened one).
     pub acl_judged: u64,
     /// Non-first fragments seen (judged by ACLs without ports).
     pub non_first_fragments: u64,
