@@ -9,9 +9,9 @@
 //! (feature `runtime`, module `driver`) owns the sockets, the macvlan carrying the virtual MAC and the
 //! netlink link monitor, and does nothing but feed the core and execute its actions.
 
-pub mod arp;
 pub mod config;
 pub mod error;
+pub mod frame;
 pub mod fsm;
 pub mod group;
 pub mod packet;

@@ -6,56 +6,23 @@ use std::path::Path;
 use std::process::Command;
 use std::time::Duration;
 
-use hsrp::arp::gratuitous_arp;
+use hsrp::frame::{gratuitous_arp, udp_multicast_frame};
 use hsrp::packet::{
     DEFAULT_AUTH, GroupStateTlv, Md5Tlv, Opcode, Packet, State, V1Advertise, V1Packet, V2Packet, V2Tlv,
     auth_field, sign,
 };
 use pcap_file::pcap::{PcapPacket, PcapWriter};
 
-fn checksum(b: &[u8]) -> u16 {
-    let mut sum: u32 = 0;
-    for c in b.chunks(2) {
-        let w = if c.len() == 2 {
-            u16::from_be_bytes([c[0], c[1]])
-        } else {
-            u16::from(c[0]) << 8
-        };
-        sum += u32::from(w);
-    }
-    while sum > 0xffff {
-        sum = (sum & 0xffff) + (sum >> 16);
-    }
-    !(sum as u16)
-}
-
-/// Ethernet + IPv4 (TTL 1) + UDP 1985→1985 around an HSRP payload.
+/// Ethernet + IPv4 (TTL 1) + UDP 1985→1985 around an HSRP payload (the driver's own frame builder).
 fn frame(src_mac: [u8; 6], src: Ipv4Addr, dst: Ipv4Addr, payload: &[u8]) -> Vec<u8> {
-    let d = dst.octets();
-    let mut f = vec![0x01, 0x00, 0x5e, d[1] & 0x7f, d[2], d[3]];
-    f.extend_from_slice(&src_mac);
-    f.extend_from_slice(&[0x08, 0x00]);
-    let total = 20 + 8 + payload.len();
-    let mut ip = vec![0x45, 0xc0];
-    ip.extend_from_slice(&(total as u16).to_be_bytes());
-    ip.extend_from_slice(&[0, 0, 0, 0, 1, 17, 0, 0]);
-    ip.extend_from_slice(&src.octets());
-    ip.extend_from_slice(&dst.octets());
-    let c = checksum(&ip);
-    ip[10..12].copy_from_slice(&c.to_be_bytes());
-    f.extend_from_slice(&ip);
-    f.extend_from_slice(&1985u16.to_be_bytes());
-    f.extend_from_slice(&1985u16.to_be_bytes());
-    f.extend_from_slice(&((8 + payload.len()) as u16).to_be_bytes());
-    f.extend_from_slice(&[0, 0]);
-    f.extend_from_slice(payload);
-    f
+    udp_multicast_frame(src_mac, src, dst, 1985, payload)
 }
 
 fn tshark_fields(file: &Path, fields: &[&str]) -> Vec<Vec<String>> {
     let mut cmd = Command::new("tshark");
     cmd.arg("-r")
         .arg(file)
+        .args(["-o", "ip.check_checksum:TRUE", "-o", "udp.check_checksum:TRUE"])
         .args(["-T", "fields", "-E", "separator=|", "-E", "occurrence=a"]);
     for f in fields {
         cmd.args(["-e", f]);
@@ -190,6 +157,8 @@ fn tshark_dissects_what_we_encode() {
             "hsrp2.md5_key_id",
             "hsrp2.md5_auth_data",
             "ip.ttl",
+            "ip.checksum.status",
+            "udp.checksum.status",
         ],
     );
     assert_eq!(rows.len(), 8, "{rows:?}");
@@ -208,6 +177,11 @@ fn tshark_dissects_what_we_encode() {
         assert_eq!(row[7], auth, "{row:?}");
         assert_eq!(row[8], vip.to_string());
         assert_eq!(row[13], "1");
+        assert_eq!(
+            (row[14].as_str(), row[15].as_str()),
+            ("1", "1"),
+            "IP and UDP checksums verified good"
+        );
         match &v.md5 {
             Some(m) => {
                 assert_eq!(row[9], "1");
@@ -298,5 +272,7 @@ fn tshark_dissects_what_we_encode() {
     assert_eq!(arp[3], vip.to_string());
     assert_eq!(arp[4], vip.to_string());
     assert_eq!(arp[5], "1");
-    let _ = std::fs::remove_dir_all(&dir);
+    if std::env::var_os("KEEP").is_none() {
+        let _ = std::fs::remove_dir_all(&dir);
+    }
 }
