@@ -3,7 +3,9 @@
 
 use serde::Serialize;
 
-use super::{Backend, DataPlaneError, DataPlaneHandle, Shard, WorkerStatus};
+use std::collections::HashSet;
+
+use super::{Backend, DataPlaneError, DataPlaneHandle, FlowId, Shard, WorkerStatus};
 use crate::acl::AclStatus;
 use crate::config::EngineConfig;
 use crate::engine::Engine;
@@ -56,6 +58,18 @@ impl Shard for Engine {
     fn poll_event(&mut self) -> Option<EngineEvent> {
         Self::poll_event(self)
     }
+
+    fn flow_of(packet: &[u8]) -> Option<FlowId> {
+        FlowId::of_packet(packet)
+    }
+
+    fn held_flows(&mut self, now: Instant) -> HashSet<FlowId> {
+        self.export_ha(now).map(|r| record_flow(&r)).collect()
+    }
+}
+
+fn record_flow(r: &SessionRecord) -> FlowId {
+    FlowId::new(r.key.proto.0, r.key.initiator, r.key.responder)
 }
 
 /// `show`-style snapshot of the whole data plane.
@@ -126,18 +140,28 @@ impl DataPlaneHandle<Engine> {
 
     /// Applies the Active's session records as standby copies; returns how many were accepted.
     ///
-    /// Needs a single queue: the kernel's queue choice for a flow is not computable here, so a copy could
-    /// land in a shard that never sees the flow (see docs/inspect-dataplane.md).
+    /// All copies go to the home shard (worker 0): the kernel's queue choice for a flow cannot be computed
+    /// here. With several queues their flows are also listed for steering, so whichever worker receives
+    /// such a packet re-queues it to the home queue (see docs/inspect-dataplane.md).
     pub fn apply_standby(&self, records: Vec<SessionRecord>) -> Result<usize, DataPlaneError> {
-        self.require_single_queue()?;
+        let steer = (self.queues().len() > 1).then(|| self.steer.clone());
         self.on_worker(0, move |e: &mut Engine, now| {
-            records.iter().filter(|r| e.apply_standby(now, r)).count()
+            let accepted: Vec<FlowId> = records
+                .iter()
+                .filter(|r| e.apply_standby(now, r))
+                .map(record_flow)
+                .collect();
+            let n = accepted.len();
+            if let Some(steer) = steer {
+                steer.insert(accepted);
+            }
+            n
         })
     }
 
-    /// Removes standby copies by HA id (the Active's deletes); returns how many were known.
+    /// Removes standby copies by HA id (the Active's deletes); returns how many were known. (Their
+    /// flows leave the steering set at the home worker's next prune.)
     pub fn remove_standby(&self, ids: Vec<HaSessionId>) -> Result<usize, DataPlaneError> {
-        self.require_single_queue()?;
         self.on_worker(0, move |e: &mut Engine, _| {
             ids.iter().filter(|id| e.remove_standby(**id)).count()
         })
@@ -145,7 +169,9 @@ impl DataPlaneHandle<Engine> {
 
     /// Drops every HA session of every shard without events (before a bulk sync, on an HA reload).
     pub fn clear_ha_sessions(&self) -> Result<(), DataPlaneError> {
-        self.on_each(|e: &mut Engine, _| e.clear_ha_sessions()).map(drop)
+        self.on_each(|e: &mut Engine, _| e.clear_ha_sessions())?;
+        self.steer.clear();
+        Ok(())
     }
 
     /// Every HA session of every shard as a record (the source of a bulk sync).
@@ -160,14 +186,5 @@ impl DataPlaneHandle<Engine> {
         Ok(per
             .iter()
             .fold((0, 0), |(c, d), w| (c + w.shard.0, d.wrapping_add(w.shard.1))))
-    }
-
-    fn require_single_queue(&self) -> Result<(), DataPlaneError> {
-        match self.queues().len() {
-            1 => Ok(()),
-            n => Err(DataPlaneError::HaNeedsSingleQueue(
-                u16::try_from(n).unwrap_or(u16::MAX),
-            )),
-        }
     }
 }

@@ -63,8 +63,4 @@ pub enum DataPlaneError {
     /// The worker is gone (stopped or crashed).
     #[error("data-plane worker {0} is not running")]
     WorkerGone(u16),
-    /// The request needs a single queue (HA standby state cannot be placed on the right shard when the
-    /// kernel spreads flows over several queues).
-    #[error("HA session sync needs a single data-plane queue (workers = 1); {0} queues are configured")]
-    HaNeedsSingleQueue(u16),
 }

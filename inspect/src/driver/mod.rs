@@ -15,11 +15,14 @@ mod error;
 mod ifmap;
 mod nfqueue;
 pub mod rules;
+mod steer;
 mod worker;
 
+use std::collections::HashSet;
 use std::fs::File;
 use std::hash::{BuildHasher, Hasher};
 use std::os::unix::net::UnixDatagram;
+use std::sync::Arc;
 use std::thread::JoinHandle;
 
 use crossbeam_channel::{Receiver, Sender, bounded};
@@ -29,9 +32,11 @@ use timebase::{Instant, MonotonicClock};
 pub use engine::EngineDataPlane;
 pub use error::{DataPlaneError, NfQueueError, RuleError};
 pub use rules::{Backend, BackendChoice};
+pub use steer::FlowId;
 pub use worker::WorkerCounters;
 
 use rules::{InstalledRules, RuleSpec};
+use steer::Steering;
 use worker::{Command, Job, Worker, WorkerContext};
 
 /// What the data plane needs from an engine shard. [`crate::Engine`] implements it; tests and
@@ -55,6 +60,15 @@ pub trait Shard: Send + 'static {
     fn poll_timeout(&self) -> Option<Instant>;
     /// The next event.
     fn poll_event(&mut self) -> Option<Self::Event>;
+    /// The direction-independent flow of a packet, for steering flows held by the home shard to it
+    /// (several queues with HA). The default steers nothing.
+    fn flow_of(_packet: &[u8]) -> Option<FlowId> {
+        None
+    }
+    /// The flows this shard holds as HA sessions (the home shard prunes the steering set with it).
+    fn held_flows(&mut self, _now: Instant) -> HashSet<FlowId> {
+        HashSet::new()
+    }
 }
 
 /// How to start the data plane.
@@ -127,6 +141,7 @@ impl DataPlane {
         }
         let netns = File::open("/proc/thread-self/ns/net").ok();
         let (event_tx, event_rx) = bounded(spec.event_capacity.max(1));
+        let steer = Arc::new(Steering::new(spec.queue_base));
         let mut workers = Vec::with_capacity(usize::from(spec.workers));
         let flags = if spec.fail_open {
             nfqueue::NFQA_CFG_F_FAIL_OPEN
@@ -145,6 +160,7 @@ impl DataPlane {
             let events = event_tx.clone();
             let clock = spec.clock;
             let count = spec.workers;
+            let steer_w = steer.clone();
             let thread = std::thread::Builder::new()
                 .name(format!("nfq-{queue_num}"))
                 .spawn(move || {
@@ -160,6 +176,8 @@ impl DataPlane {
                         wake: wake_rx,
                         events,
                         clock,
+                        index: i,
+                        steer: steer_w,
                     };
                     worker.run();
                 })
@@ -184,6 +202,7 @@ impl DataPlane {
             netns,
             fail_open: spec.fail_open,
             interfaces: spec.interfaces,
+            steer,
         };
         match InstalledRules::install(rule_spec, spec.backend) {
             Ok(rules) => {
@@ -251,6 +270,7 @@ pub struct DataPlaneHandle<S: Shard> {
     netns: Option<File>,
     fail_open: bool,
     interfaces: Vec<(u16, String)>,
+    steer: Arc<Steering>,
 }
 
 impl<S: Shard> std::fmt::Debug for DataPlaneHandle<S> {
@@ -285,6 +305,16 @@ impl<S: Shard> DataPlaneHandle<S> {
     /// Whether the data plane fails open.
     pub fn fail_open(&self) -> bool {
         self.fail_open
+    }
+
+    /// The engine index → Linux name map in force.
+    pub fn interfaces(&self) -> &[(u16, String)] {
+        &self.interfaces
+    }
+
+    /// Flows currently steered to the home shard (HA copies held there; 0 outside failovers).
+    pub fn steered_flows(&self) -> usize {
+        self.steer.len()
     }
 
     /// Runs `f` on every worker's shard (on the worker threads) and returns the results in queue order.

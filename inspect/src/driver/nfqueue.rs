@@ -50,9 +50,15 @@ pub(crate) const NFQA_CFG_F_FAIL_OPEN: u32 = 1;
 /// Queue flag: hand GSO super-packets up unsegmented.
 pub(crate) const NFQA_CFG_F_GSO: u32 = 4;
 
-/// Kernel verdict codes (`NF_DROP`, `NF_ACCEPT`).
-const NF_DROP: u32 = 0;
-const NF_ACCEPT: u32 = 1;
+/// Kernel verdict `NF_DROP`.
+pub(crate) const NF_DROP: u32 = 0;
+/// Kernel verdict `NF_ACCEPT`.
+pub(crate) const NF_ACCEPT: u32 = 1;
+
+/// Kernel verdict `NF_QUEUE` to queue `num` (re-queue the packet there, from the same hook).
+pub(crate) const fn nf_queue(num: u16) -> u32 {
+    ((num as u32) << 16) | 3
+}
 
 /// Largest payload the kernel copies to us (the whole packet: the kernel caps the range at 0xffff).
 const COPY_RANGE: u32 = 0xffff;
@@ -256,22 +262,22 @@ impl NfQueue {
         Ok(Some(parse_datagram(buf)))
     }
 
-    /// Sets the verdict of one packet.
-    pub(crate) fn verdict(&mut self, id: u32, accept: bool) -> Result<(), NfQueueError> {
-        self.send_verdict(NFQNL_MSG_VERDICT, id, accept)
+    /// Sets the verdict (`NF_DROP`, `NF_ACCEPT`, [`nf_queue`]) of one packet.
+    pub(crate) fn verdict(&mut self, id: u32, verdict: u32) -> Result<(), NfQueueError> {
+        self.send_verdict(NFQNL_MSG_VERDICT, id, verdict)
     }
 
     /// Sets the verdict of every packet of this queue with an id up to and including `id` (wrap-aware,
     /// in the kernel) that has no verdict yet.
-    pub(crate) fn verdict_batch(&mut self, id: u32, accept: bool) -> Result<(), NfQueueError> {
-        self.send_verdict(NFQNL_MSG_VERDICT_BATCH, id, accept)
+    pub(crate) fn verdict_batch(&mut self, id: u32, verdict: u32) -> Result<(), NfQueueError> {
+        self.send_verdict(NFQNL_MSG_VERDICT_BATCH, id, verdict)
     }
 
-    fn send_verdict(&mut self, msg: u16, id: u32, accept: bool) -> Result<(), NfQueueError> {
+    fn send_verdict(&mut self, msg: u16, id: u32, verdict: u32) -> Result<(), NfQueueError> {
         let seq = self.next_seq();
         self.begin(msg, NLM_F_REQUEST, seq);
         let mut hdr = [0u8; 8];
-        hdr[..4].copy_from_slice(&(if accept { NF_ACCEPT } else { NF_DROP }).to_be_bytes());
+        hdr[..4].copy_from_slice(&verdict.to_be_bytes());
         hdr[4..].copy_from_slice(&id.to_be_bytes());
         put_attr(&mut self.out, NFQA_VERDICT_HDR, &hdr);
         self.send("send verdict")

@@ -8,6 +8,7 @@
 
 use std::os::fd::AsFd;
 use std::os::unix::net::UnixDatagram;
+use std::sync::Arc;
 
 use crossbeam_channel::{Receiver, Sender, TrySendError};
 use nix::errno::Errno;
@@ -17,7 +18,8 @@ use timebase::{Instant, MonotonicClock};
 
 use super::Shard;
 use super::ifmap::IfMap;
-use super::nfqueue::{NfQueue, RECV_BUF_LEN, Received};
+use super::nfqueue::{NF_ACCEPT, NF_DROP, NfQueue, RECV_BUF_LEN, Received, nf_queue};
+use super::steer::{PRUNE_INTERVAL, Steering};
 
 /// Most packets judged per wake-up before verdicts are flushed.
 pub(crate) const BATCH_MAX: usize = 128;
@@ -66,6 +68,17 @@ pub struct WorkerCounters {
     pub events_dropped: u64,
     /// Engine events forwarded to the control plane.
     pub events_sent: u64,
+    /// Packets re-queued to the home queue because the home shard holds their flow (HA, several queues).
+    pub steered: u64,
+}
+
+/// What happens to one packet.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Decision {
+    Accept,
+    Drop,
+    /// Re-queue to the home queue.
+    Steer,
 }
 
 /// Per-worker state that jobs may read or change besides the shard.
@@ -87,13 +100,17 @@ pub(crate) struct Worker<S: Shard> {
     pub(crate) wake: UnixDatagram,
     pub(crate) events: Sender<S::Event>,
     pub(crate) clock: MonotonicClock,
+    /// Position of this worker (0 = the home shard).
+    pub(crate) index: u16,
+    pub(crate) steer: Arc<Steering>,
 }
 
 impl<S: Shard> Worker<S> {
     /// Runs until a `Stop` command arrives or the command channel closes.
     pub(crate) fn run(mut self) {
         let mut buf = vec![0u8; RECV_BUF_LEN];
-        let mut verdicts: Vec<(u32, bool)> = Vec::with_capacity(BATCH_MAX);
+        let mut verdicts: Vec<(u32, Decision)> = Vec::with_capacity(BATCH_MAX);
+        let mut next_prune = self.clock.now();
         loop {
             let now = self.clock.now();
             let wait = self.wait_for(now);
@@ -117,6 +134,11 @@ impl<S: Shard> Worker<S> {
             let now = self.clock.now();
             if self.shard.poll_timeout().is_some_and(|t| t <= now) {
                 self.shard.handle_timeout(now);
+            }
+            if self.index == 0 && self.steer.active() && now >= next_prune {
+                let held = self.shard.held_flows(now);
+                self.steer.retain(|f| held.contains(f));
+                next_prune = now + PRUNE_INTERVAL;
             }
             self.forward_events();
             if wake_ready {
@@ -146,7 +168,7 @@ impl<S: Shard> Worker<S> {
     }
 
     /// Reads and judges up to [`BATCH_MAX`] packets, then sends their verdicts.
-    fn read_batch(&mut self, buf: &mut [u8], verdicts: &mut Vec<(u32, bool)>) {
+    fn read_batch(&mut self, buf: &mut [u8], verdicts: &mut Vec<(u32, Decision)>) {
         verdicts.clear();
         let now = self.clock.now();
         while verdicts.len() < BATCH_MAX {
@@ -160,8 +182,16 @@ impl<S: Shard> Worker<S> {
                     if (p.indev != 0 && ingress.is_none()) || (p.outdev != 0 && egress.is_none()) {
                         self.ctx.counters.unknown_ifindex += 1;
                     }
+                    if self.index != 0
+                        && self.steer.active()
+                        && S::flow_of(p.payload).is_some_and(|f| self.steer.contains(&f))
+                    {
+                        self.ctx.counters.steered += 1;
+                        verdicts.push((p.id, Decision::Steer));
+                        continue;
+                    }
                     let accept = self.shard.process(now, p.payload, ingress, egress);
-                    verdicts.push((p.id, accept));
+                    verdicts.push((p.id, if accept { Decision::Accept } else { Decision::Drop }));
                 }
                 Ok(Some(Received::Error(code))) => {
                     if code != 0 {
@@ -184,24 +214,30 @@ impl<S: Shard> Worker<S> {
         let c = &mut self.ctx.counters;
         c.batches += 1;
         c.max_batch = c.max_batch.max(verdicts.len() as u64);
-        // Drops first, one by one; then one batch accept for the newest accepted id, which covers every
-        // older packet of this queue still waiting (all of them accepted, the drops being gone already).
+        // Drops (and re-queues) first, one by one; then one batch accept for the newest accepted id, which
+        // covers every older packet of this queue still waiting (all accepted: the others are gone already).
         let mut last_accept = None;
-        for &(id, accept) in verdicts.iter() {
-            if accept {
-                c.accepted += 1;
-                last_accept = Some(id);
-            } else {
-                c.dropped += 1;
-                c.verdict_messages += 1;
-                if self.queue.verdict(id, false).is_err() {
-                    c.verdict_errors += 1;
+        for &(id, decision) in verdicts.iter() {
+            let verdict = match decision {
+                Decision::Accept => {
+                    c.accepted += 1;
+                    last_accept = Some(id);
+                    continue;
                 }
+                Decision::Drop => {
+                    c.dropped += 1;
+                    NF_DROP
+                }
+                Decision::Steer => nf_queue(self.steer.home_queue),
+            };
+            c.verdict_messages += 1;
+            if self.queue.verdict(id, verdict).is_err() {
+                c.verdict_errors += 1;
             }
         }
         if let Some(id) = last_accept {
             c.verdict_messages += 1;
-            if self.queue.verdict_batch(id, true).is_err() {
+            if self.queue.verdict_batch(id, NF_ACCEPT).is_err() {
                 c.verdict_errors += 1;
             }
         }
