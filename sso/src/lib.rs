@@ -41,3 +41,5 @@ pub use manager::{Action, Manager, PeerCounters, log_severity};
 pub use mismatch::{Mismatch, MismatchKind, compare as compare_summaries};
 pub use rf::{RfEvent, RfState};
 pub use status::SsoStatus;
+/// The time types every input takes, re-exported for integrators and fuzz targets.
+pub use timebase;

@@ -684,18 +684,18 @@ impl Manager {
         if up == self.comm_up {
             return;
         }
-        let peer_before = self.peer_state();
         self.comm_up = up;
         let ids: Vec<ClientId> = self.clients.keys().copied().collect();
         if up {
             self.log("%RF-5-PEER_COMM: Communication with the peer is up".into());
-            self.push_history(now, Changed::Event, "RF_STATUS_PEER_COMM(401) op=1".into());
+            let heard = self.peer_state();
+            self.push_history(
+                now,
+                Changed::Peer,
+                format!("RF_STATUS_PEER_COMM(401) op=1: peer heard in state {heard}"),
+            );
             for id in ids {
                 self.notify(id, ClientNotice::PeerUp);
-            }
-            let peer_now = self.peer_state();
-            if peer_now != peer_before {
-                self.push_history(now, Changed::Peer, format!("peer heard in state {peer_now}"));
             }
             self.send_state(now);
         } else {
@@ -705,7 +705,7 @@ impl Manager {
             ));
             self.push_history(
                 now,
-                Changed::Event,
+                Changed::Peer,
                 format!("RF_STATUS_PEER_COMM(401) op=0: {why}"),
             );
             for id in ids {

@@ -121,7 +121,7 @@ pub fn render_history(s: &SsoStatus) -> String {
         };
         let _ = writeln!(
             o,
-            "{} {mine}my state = {}({}) {peer}peer state = {}({}) {}",
+            "{} {mine}my state = {}({}) {peer}peer state = {}({}) -- {}",
             fmt_clock(e.at_ms),
             e.my_state.name(),
             e.my_state.code(),
@@ -160,90 +160,82 @@ pub fn render_clients(s: &SsoStatus) -> String {
     o
 }
 
+fn kv(o: &mut String, label: &str, value: impl std::fmt::Display) {
+    let _ = writeln!(o, "{label:>30} = {value}");
+}
+
 /// `show redundancy`: the summary.
 pub fn render_summary(s: &SsoStatus) -> String {
     let mut o = String::new();
     let none = || "none".to_owned();
+    let o = &mut o;
     let _ = writeln!(o, "Redundant System Information :");
     let _ = writeln!(o, "------------------------------");
-    let _ = writeln!(o, "       Available system uptime = {}", fmt_uptime(s.uptime_ms));
-    let _ = writeln!(o, "Switchovers system experienced = {}", s.switchover_count);
-    let _ = writeln!(o, "                   Peer losses = {}", s.counters.peer_losses);
-    let _ = writeln!(
+    kv(o, "Available system uptime", fmt_uptime(s.uptime_ms));
+    kv(o, "Switchovers system experienced", s.switchover_count);
+    kv(o, "Peer losses", s.counters.peer_losses);
+    kv(
         o,
-        "        Last switchover reason = {}",
-        s.last_switchover_reason.clone().unwrap_or_else(none)
+        "Last switchover reason",
+        s.last_switchover_reason.clone().unwrap_or_else(none),
     );
     let _ = writeln!(o);
-    let _ = writeln!(o, "                 Hardware Mode = {}", s.mode);
-    let _ = writeln!(o, "    Configured Redundancy Mode = Inter-device");
-    let _ = writeln!(o, "     Operating Redundancy Mode = Inter-device");
-    let _ = writeln!(o, "              Maintenance Mode = Disabled");
-    let _ = writeln!(o, "                Communications = {}", s.communications);
-    let _ = writeln!(
+    kv(o, "Hardware Mode", &s.mode);
+    kv(o, "Configured Redundancy Mode", "Inter-device");
+    kv(o, "Operating Redundancy Mode", "Inter-device");
+    kv(o, "Maintenance Mode", "Disabled");
+    kv(o, "Communications", &s.communications);
+    kv(
         o,
-        "                 Scheme Standby = {} (HSRP {})",
-        s.scheme_group, s.scheme_group_state
+        "Scheme",
+        format!("Standby {} (HSRP {})", s.scheme_group, s.scheme_group_state),
     );
-    let _ = writeln!(
-        o,
-        "                    Preemption = {}",
-        s.preempt_hold_reason
-            .as_ref()
-            .map_or_else(|| "allowed".to_owned(), |r| format!("held: {r}"))
-    );
+    let preempt = s
+        .preempt_hold_reason
+        .as_ref()
+        .map_or_else(|| "allowed".to_owned(), |r| format!("held: {r}"));
+    kv(o, "Preemption", preempt);
     let _ = writeln!(o);
     let my_active = s.my_state_code >= RfState::ActiveFast.code();
+    let (mine, theirs) = if my_active {
+        ("Active", "Standby")
+    } else {
+        ("Standby", "Active")
+    };
     let _ = writeln!(o, "Current Processor Information :");
     let _ = writeln!(o, "-------------------------------");
-    let _ = writeln!(
-        o,
-        "{:>30} = local",
-        if my_active {
-            "Active Location"
-        } else {
-            "Standby Location"
-        }
-    );
-    let _ = writeln!(o, "        Current Software state = {}", s.my_state);
-    let _ = writeln!(
-        o,
-        "       Uptime in current state = {}",
-        fmt_uptime(s.my_state_age_ms)
-    );
-    let _ = writeln!(o, "                 Image Version = {}", s.software_version);
-    let _ = writeln!(o, "          Configuration digest = {}", s.config_digest);
+    kv(o, &format!("{mine} Location"), "local");
+    kv(o, "Current Software state", &s.my_state);
+    kv(o, "Uptime in current state", fmt_uptime(s.my_state_age_ms));
+    kv(o, "Image Version", &s.software_version);
+    kv(o, "Configuration digest", &s.config_digest);
     let _ = writeln!(o);
     let _ = writeln!(o, "Peer Processor Information :");
     let _ = writeln!(o, "----------------------------");
     if s.communications == "Up" {
-        let _ = writeln!(
+        kv(o, &format!("{theirs} Location"), "peer");
+        kv(o, "Current Software state", &s.peer_state);
+        kv(
             o,
-            "{:>30} = peer",
-            if my_active {
-                "Standby Location"
-            } else {
-                "Active Location"
-            }
-        );
-        let _ = writeln!(o, "        Current Software state = {}", s.peer_state);
-        let _ = writeln!(
-            o,
-            "       Uptime in current state = {}",
-            fmt_uptime(s.peer_state_age_ms.unwrap_or(0))
+            "Uptime in current state",
+            fmt_uptime(s.peer_state_age_ms.unwrap_or(0)),
         );
         let version = s.peer_software_version.clone().unwrap_or_else(none);
-        let note = if s.version_mismatch { " (differs)" } else { "" };
-        let _ = writeln!(o, "                 Image Version = {version}{note}");
-        let _ = writeln!(
+        let note = if s.version_mismatch {
+            " (differs from this unit)"
+        } else {
+            ""
+        };
+        kv(o, "Image Version", format!("{version}{note}"));
+        kv(
             o,
-            "          Configuration digest = {}",
-            s.peer_config_digest.clone().unwrap_or_else(none)
+            "Configuration digest",
+            s.peer_config_digest.clone().unwrap_or_else(none),
         );
     } else {
-        let _ = writeln!(o, "           Peer (slot: 0) state = DISABLED");
+        kv(o, "Peer state", "DISABLED (no communication)");
         if let Some(r) = &s.last_peer_loss {
-            let _ = writeln!(o, "                Last peer loss = {r}");
+            kv(o, "Last peer loss", r);
         }
     }
     if !s.mismatches.is_empty() {
@@ -257,14 +249,14 @@ pub fn render_summary(s: &SsoStatus) -> String {
     let c = &s.counters;
     let _ = writeln!(o);
     let _ = writeln!(o, "Peer Message Statistics :");
-    let _ = writeln!(o, "  Message      xmit       rcv");
-    let _ = writeln!(o, "  state  {:>10}{:>10}", c.state_tx, c.state_rx);
-    let _ = writeln!(o, "  config {:>10}{:>10}", c.config_tx, c.config_rx);
-    let _ = writeln!(o, "  swact  {:>10}{:>10}", c.switchover_tx, c.switchover_rx);
+    let _ = writeln!(o, "  Message        xmit       rcv");
+    let _ = writeln!(o, "  state    {:>10}{:>10}", c.state_tx, c.state_rx);
+    let _ = writeln!(o, "  config   {:>10}{:>10}", c.config_tx, c.config_rx);
+    let _ = writeln!(o, "  swact    {:>10}{:>10}", c.switchover_tx, c.switchover_rx);
     let _ = writeln!(
         o,
         "  rerr: {} decode ({} truncated, {} bad magic, {} version, {} type, {} malformed), {} out of order, \
-         {} own",
+         {} own, {} while down",
         c.decode_errors,
         c.truncated,
         c.bad_magic,
@@ -272,9 +264,10 @@ pub fn render_summary(s: &SsoStatus) -> String {
         c.unknown_type,
         c.malformed,
         c.out_of_order,
-        c.own_messages
+        c.own_messages,
+        c.ignored_link_down
     );
-    o
+    std::mem::take(o)
 }
 
 #[cfg(test)]

@@ -1,4 +1,5 @@
 //! Simulated pair in virtual time: the RF progression and the HA rules end to end.
+#![allow(clippy::unwrap_used)] // test code: a panic is a test failure
 
 mod sim;
 
