@@ -617,6 +617,7 @@ impl Group {
         let bytes = self.encode(opcode).encode();
         out.push_back(Action::Send {
             iface: self.iface.clone(),
+            group: self.cfg.group,
             version: self.cfg.version,
             bytes,
             from_virtual_mac: self.state == State::Active,

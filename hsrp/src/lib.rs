@@ -10,6 +10,8 @@
 //! netlink link monitor, and does nothing but feed the core and execute its actions.
 
 pub mod config;
+#[cfg(feature = "runtime")]
+pub mod driver;
 pub mod error;
 pub mod frame;
 pub mod fsm;
