@@ -2,7 +2,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use cli::config::{Config, render};
-use cli::lang::{Interpreter, Mode, load_config};
+use cli::lang::{Interpreter, Mode, load_config, parse_config};
 use proptest::prelude::*;
 
 fn modes() -> Vec<Mode> {
@@ -117,11 +117,18 @@ proptest! {
     }
 
     #[test]
-    fn loader_never_panics(lines in proptest::collection::vec(line(), 0..12)) {
+    fn loader_never_panics(lines in proptest::collection::vec(line(), 0..24)) {
         let text = lines.join("\n");
         let report = load_config(&text, "fuzz.cfg");
         if let Some(cfg) = report.config {
             let _ = render(&cfg);
+        }
+        // Whatever parses must survive render -> parse unchanged.
+        if let Some(cfg) = parse_config(&text, "fuzz.cfg").config {
+            let rendered = render(&cfg);
+            let again = parse_config(&rendered, "rendered.cfg");
+            prop_assert!(again.errors.is_empty(), "{:?}\n{}", again.errors, rendered);
+            prop_assert_eq!(again.config, Some(cfg), "{}", rendered);
         }
     }
 }
