@@ -231,6 +231,12 @@ fn check_lan(p: &mut Pair<'_>, lan: &Lan<'_>) {
                 ty.hold.as_millis()
             ));
         }
+        if x.timers.is_some() != y.timers.is_some() {
+            let who = if x.timers.is_some() { &na } else { &nb };
+            p.warning(format!(
+                "{g}: timers are configured on {who} only; the other router uses learned or default timers (3 s / 10 s)"
+            ));
+        }
         if let Some(vip) = x.ip
             && [lan.a.address, lan.b.address]
                 .iter()
