@@ -22,7 +22,7 @@ use std::io::{Read, Write};
 use std::net::{SocketAddrV4, TcpListener, TcpStream, UdpSocket};
 use std::time::{Duration, Instant};
 
-use inspect::driver::{DataPlane, DataPlaneSpec, EngineDataPlane};
+use inspect::driver::{DataPlane, DataPlaneSpec, EngineDataPlane, Shard};
 use netns_support::{CLIENT, Lab, R_CLIENT_IF, R_SERVER_IF, SERVER};
 
 struct Args {
@@ -140,21 +140,82 @@ fn tcp_rate(lab: &Lab, a: &Args) -> f64 {
     rate
 }
 
+/// Accepts every packet without looking at it: isolates the cost of the NFQUEUE round trip.
+struct PassShard;
+
+impl Shard for PassShard {
+    type Config = ();
+    type Event = ();
+    fn new_shard(_: (), _: u16, _: u16, _: u64) -> Self {
+        Self
+    }
+    fn reconfigure_shard(&mut self, _: (), _: u16, _: u16) {}
+    fn queued_interfaces(_: &()) -> Vec<u16> {
+        vec![1]
+    }
+    fn process(&mut self, _: timebase::Instant, _: &[u8], _: Option<u16>, _: Option<u16>) -> bool {
+        true
+    }
+    fn handle_timeout(&mut self, _: timebase::Instant) {}
+    fn poll_timeout(&self) -> Option<timebase::Instant> {
+        None
+    }
+    fn poll_event(&mut self) -> Option<()> {
+        None
+    }
+}
+
+fn report(dp_status: &[inspect::driver::WorkerCounters]) {
+    for c in dp_status {
+        eprintln!(
+            "    {} packets, {} batches (avg {:.1}, max {}), {} verdict messages, {} overruns",
+            c.packets,
+            c.batches,
+            c.packets as f64 / c.batches.max(1) as f64,
+            c.max_batch,
+            c.verdict_messages,
+            c.overruns
+        );
+    }
+}
+
 fn main() {
     let a = args();
     let lab = Lab::new("bench");
+    let ifaces = vec![(0, R_CLIENT_IF.to_owned()), (1, R_SERVER_IF.to_owned())];
+    let pinned = a.pin;
     eprintln!("plain forwarding:");
     let udp_plain = udp_rate(&lab, &a);
     let tcp_plain = tcp_rate(&lab, &a);
 
-    let cfg = netns_support::inspect_out_config(30);
+    let mut spec = DataPlaneSpec::new((), ifaces.clone(), timebase::MonotonicClock::start());
+    spec.workers = a.workers;
+    let dp = Lab::in_ns(&lab.router, move || {
+        pin(pinned);
+        DataPlane::start::<PassShard>(spec)
+    })
+    .expect("start the pass-through data plane");
+    eprintln!(
+        "NFQUEUE round trip only (accept-all shard, {} queue(s)):",
+        a.workers
+    );
+    let udp_pass = udp_rate(&lab, &a);
+    let tcp_pass = tcp_rate(&lab, &a);
+    report(
+        &dp.on_each(|_: &mut PassShard, _| ())
+            .expect("status")
+            .iter()
+            .map(|w| w.counters)
+            .collect::<Vec<_>>(),
+    );
+    dp.stop().expect("stop");
+
     let mut spec = DataPlaneSpec::new(
-        cfg,
-        vec![(0, R_CLIENT_IF.to_owned()), (1, R_SERVER_IF.to_owned())],
+        netns_support::inspect_out_config(30),
+        ifaces,
         timebase::MonotonicClock::start(),
     );
     spec.workers = a.workers;
-    let pinned = a.pin;
     let dp: EngineDataPlane = Lab::in_ns(&lab.router, move || {
         pin(pinned);
         DataPlane::start(spec)
@@ -168,19 +229,7 @@ fn main() {
     let udp_insp = udp_rate(&lab, &a);
     let tcp_insp = tcp_rate(&lab, &a);
     let status = dp.status().expect("status");
-    for w in &status.workers {
-        let c = &w.counters;
-        eprintln!(
-            "    queue {}: {} packets, {} batches (avg {:.1}, max {}), {} verdict messages, {} overruns",
-            w.queue,
-            c.packets,
-            c.batches,
-            c.packets as f64 / c.batches.max(1) as f64,
-            c.max_batch,
-            c.verdict_messages,
-            c.overruns
-        );
-    }
+    report(&status.workers.iter().map(|w| w.counters).collect::<Vec<_>>());
     eprintln!(
         "    engine: {} sessions created, drops {:?}",
         status.engine.created, status.engine.drops
@@ -188,17 +237,17 @@ fn main() {
     dp.stop().expect("stop");
 
     println!(
-        "| test ({}) | plain | inspected | ratio |",
+        "| test ({}) | plain | NFQUEUE accept-all | inspected | inspected / plain |",
         if a.pin { "all on CPU 0" } else { "unpinned" }
     );
-    println!("|---|---|---|---|");
+    println!("|---|---|---|---|---|");
     println!(
-        "| UDP {} B payload, 1 flow (pkt/s) | {udp_plain:.0} | {udp_insp:.0} | {:.2} |",
+        "| UDP {} B payload, 1 flow (pkt/s) | {udp_plain:.0} | {udp_pass:.0} | {udp_insp:.0} | {:.2} |",
         a.payload,
         udp_insp / udp_plain.max(1.0)
     );
     println!(
-        "| TCP bulk, 1 flow (Mbit/s) | {tcp_plain:.0} | {tcp_insp:.0} | {:.2} |",
+        "| TCP bulk, 1 flow (Mbit/s) | {tcp_plain:.0} | {tcp_pass:.0} | {tcp_insp:.0} | {:.2} |",
         tcp_insp / tcp_plain.max(1.0)
     );
 }
