@@ -46,6 +46,11 @@ pub fn parse_config(text: &str, file_name: &str) -> LoadReport {
     for (index, raw) in text.lines().enumerate() {
         let number = index + 1;
         let line = raw.trim_end_matches('\r');
+        let line = if index == 0 {
+            line.trim_start_matches('\u{feff}')
+        } else {
+            line
+        };
         let head = format!("{file_name}:{number}: ");
         let diag = |text: String| Diagnostic {
             file: file_name.to_string(),
