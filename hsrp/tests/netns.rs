@@ -4,229 +4,20 @@
 //!
 //! Needs root (CI and this machine run as root); skips with a message otherwise.
 
-use std::process::Command;
-use std::sync::mpsc as smpsc;
-use std::thread;
-use std::time::{Duration, Instant};
+mod netns_support;
 
-use hsrp::driver::{DriverInterface, DriverSpec, HsrpDriver, HsrpEvent};
-use hsrp::{GroupConfig, GroupStatus, PreemptConfig, TimersConfig, TrackConfig, Version};
+use std::time::Duration;
 
-fn run(args: &[&str]) -> std::process::Output {
-    Command::new(args[0]).args(&args[1..]).output().expect("spawn")
-}
-
-fn ok(args: &[&str]) {
-    let o = run(args);
-    assert!(
-        o.status.success(),
-        "{args:?}: {}",
-        String::from_utf8_lossy(&o.stderr)
-    );
-}
-
-fn out(args: &[&str]) -> String {
-    String::from_utf8_lossy(&run(args).stdout).into_owned()
-}
-
-/// Network namespaces removed on drop.
-struct Namespaces(Vec<String>);
-
-impl Namespaces {
-    fn add(&mut self, name: &str) {
-        ok(&["ip", "netns", "add", name]);
-        self.0.push(name.to_owned());
-        ok(&["ip", "-n", name, "link", "set", "lo", "up"]);
-    }
-}
-
-impl Drop for Namespaces {
-    fn drop(&mut self) {
-        for n in self.0.iter().rev() {
-            let _ = run(&["ip", "netns", "del", n]);
-        }
-    }
-}
-
-enum Cmd {
-    Status(smpsc::Sender<Vec<GroupStatus>>),
-    Shutdown,
-    Crash,
-}
-
-/// A driver running on its own thread inside a router namespace.
-struct Router {
-    cmds: tokio::sync::mpsc::UnboundedSender<Cmd>,
-    thread: Option<thread::JoinHandle<()>>,
-    events: smpsc::Receiver<HsrpEvent>,
-}
-
-impl Router {
-    fn start(ns: &str, spec: DriverSpec) -> Self {
-        let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel();
-        let (ready_tx, ready_rx) = smpsc::channel();
-        let (ev_tx, ev_rx) = smpsc::channel();
-        let path = format!("/var/run/netns/{ns}");
-        let thread = thread::spawn(move || {
-            let f = std::fs::File::open(&path).expect("open netns");
-            nix::sched::setns(f, nix::sched::CloneFlags::CLONE_NEWNET).expect("setns");
-            let rt = tokio::runtime::Builder::new_current_thread()
-                .enable_all()
-                .build()
-                .expect("runtime");
-            rt.block_on(async move {
-                let h = match HsrpDriver::start(spec).await {
-                    Ok(h) => h,
-                    Err(e) => {
-                        ready_tx.send(Err(e.to_string())).ok();
-                        return;
-                    }
-                };
-                let mut events = h.subscribe();
-                ready_tx.send(Ok(())).ok();
-                loop {
-                    tokio::select! {
-                        Ok(ev) = events.recv() => { ev_tx.send(ev).ok(); }
-                        cmd = rx.recv() => match cmd {
-                            Some(Cmd::Status(reply)) => { reply.send(h.status().await.unwrap_or_default()).ok(); }
-                            Some(Cmd::Shutdown) | None => { h.shutdown().await; return; }
-                            Some(Cmd::Crash) => { h.abort(); return; }
-                        },
-                    }
-                }
-            });
-        });
-        ready_rx.recv().expect("driver thread").expect("driver start");
-        Self {
-            cmds: tx,
-            thread: Some(thread),
-            events: ev_rx,
-        }
-    }
-
-    fn status(&self) -> GroupStatus {
-        let (tx, rx) = smpsc::channel();
-        self.cmds.send(Cmd::Status(tx)).expect("driver alive");
-        rx.recv().expect("status").into_iter().next().expect("one group")
-    }
-
-    fn state(&self) -> String {
-        self.status().state
-    }
-
-    fn stop(mut self, cmd: Cmd) {
-        self.cmds.send(cmd).ok();
-        if let Some(t) = self.thread.take() {
-            t.join().ok();
-        }
-    }
-}
-
-impl Drop for Router {
-    fn drop(&mut self) {
-        self.cmds.send(Cmd::Shutdown).ok();
-        if let Some(t) = self.thread.take() {
-            t.join().ok();
-        }
-    }
-}
-
-fn wait_until(what: &str, limit: Duration, mut cond: impl FnMut() -> bool) -> Duration {
-    let start = Instant::now();
-    loop {
-        if cond() {
-            return start.elapsed();
-        }
-        assert!(
-            start.elapsed() < limit,
-            "timed out after {limit:?} waiting for {what}"
-        );
-        thread::sleep(Duration::from_millis(20));
-    }
-}
-
-const VIP: &str = "10.0.0.3";
-const HELLO_MS: u32 = 100;
-const HOLD_MS: u32 = 400;
-
-fn spec(priority: u8, track: bool) -> DriverSpec {
-    let mut g = GroupConfig::new(1, Version::V1);
-    g.priority = priority;
-    g.virtual_ip = Some(std::net::Ipv4Addr::new(10, 0, 0, 3));
-    g.preempt = Some(PreemptConfig::default());
-    g.timers = Some(TimersConfig {
-        hello_ms: HELLO_MS,
-        hold_ms: HOLD_MS,
-    });
-    g.name = Some("HAin".into());
-    if track {
-        g.track.push(TrackConfig {
-            interface: "Ethernet1/0".into(),
-            decrement: 20,
-        });
-    }
-    DriverSpec {
-        interfaces: vec![DriverInterface {
-            name: "Ethernet0/0".into(),
-            linux_name: "e0".into(),
-            delay: None,
-            groups: vec![g],
-        }],
-        tracked: vec![("Ethernet1/0".into(), "e1".into())],
-        garp_interval_ms: 50,
-    }
-}
-
-fn ping(host: &str) -> bool {
-    run(&["ip", "netns", "exec", host, "ping", "-c1", "-W1", VIP])
-        .status
-        .success()
-}
-
-fn vmac_devices(ns: &str) -> usize {
-    out(&["ip", "-n", ns, "-o", "link", "show"])
-        .lines()
-        .filter(|l| l.contains(": hsrp"))
-        .count()
-}
+use hsrp::driver::HsrpEvent;
+use netns_support::*;
 
 #[test]
 fn two_routers_and_a_host_in_namespaces() {
-    if out(&["id", "-u"]).trim() != "0" || !run(&["ip", "-V"]).status.success() {
+    if !can_run() {
         eprintln!("SKIPPED: needs root and iproute2 to create network namespaces");
         return;
     }
-    let p = format!("ih-{}-", std::process::id());
-    let (br, r1, r2, h) = (
-        format!("{p}br"),
-        format!("{p}r1"),
-        format!("{p}r2"),
-        format!("{p}h"),
-    );
-    let mut ns = Namespaces(Vec::new());
-    ns.add(&br);
-    ok(&["ip", "-n", &br, "link", "add", "br0", "type", "bridge"]);
-    ok(&["ip", "-n", &br, "link", "set", "br0", "up"]);
-    for (n, port, addr) in [
-        (&r1, "p1", "10.0.0.1/24"),
-        (&r2, "p2", "10.0.0.2/24"),
-        (&h, "ph", "10.0.0.10/24"),
-    ] {
-        ns.add(n);
-        ok(&[
-            "ip", "-n", &br, "link", "add", port, "type", "veth", "peer", "name", "e0", "netns", n,
-        ]);
-        ok(&["ip", "-n", &br, "link", "set", port, "master", "br0", "up"]);
-        ok(&["ip", "-n", n, "addr", "add", addr, "dev", "e0"]);
-        ok(&["ip", "-n", n, "link", "set", "e0", "up"]);
-    }
-    // The tracked uplink of r1.
-    ok(&[
-        "ip", "-n", &r1, "link", "add", "e1", "type", "veth", "peer", "name", "e1p",
-    ]);
-    ok(&["ip", "-n", &r1, "link", "set", "e1p", "up"]);
-    ok(&["ip", "-n", &r1, "link", "set", "e1", "up"]);
-
+    let (_ns, _br, r1, r2, h) = topology("t");
     let a = Router::start(&r1, spec(110, true));
     let b = Router::start(&r2, spec(100, false));
     let limit = Duration::from_secs(10);
@@ -287,7 +78,7 @@ fn two_routers_and_a_host_in_namespaces() {
     assert_eq!(
         a.events
             .try_iter()
-            .filter(|e| matches!(
+            .filter(|(_, e)| matches!(
                 e,
                 HsrpEvent::StateChange {
                     to: hsrp::State::Active,
