@@ -50,7 +50,11 @@ pub struct Request {
 impl Request {
     /// A request of `op` for `line`.
     pub fn new(op: Op, line: impl Into<String>, json: bool) -> Self {
-        Self { op, line: line.into(), json }
+        Self {
+            op,
+            line: line.into(),
+            json,
+        }
     }
 
     /// Parses one request line, or explains in an IOS-style `% ...` message why it is malformed.
@@ -85,12 +89,24 @@ pub struct Response {
 impl Response {
     /// A failed response with `output`.
     pub fn error(output: impl Into<String>, prompt: impl Into<String>) -> Self {
-        Self { ok: false, output: output.into(), prompt: prompt.into(), json: None, close: false }
+        Self {
+            ok: false,
+            output: output.into(),
+            prompt: prompt.into(),
+            json: None,
+            close: false,
+        }
     }
 
     /// A successful response with `output`.
     pub fn text(output: impl Into<String>, prompt: impl Into<String>) -> Self {
-        Self { ok: true, output: output.into(), prompt: prompt.into(), json: None, close: false }
+        Self {
+            ok: true,
+            output: output.into(),
+            prompt: prompt.into(),
+            json: None,
+            close: false,
+        }
     }
 }
 
@@ -126,10 +142,15 @@ pub struct Client {
 impl Client {
     /// Connects to the daemon's socket.
     pub fn connect(path: &Path) -> Result<Self, ClientError> {
-        let stream = UnixStream::connect(path)
-            .map_err(|source| ClientError::Connect { path: path.display().to_string(), source })?;
+        let stream = UnixStream::connect(path).map_err(|source| ClientError::Connect {
+            path: path.display().to_string(),
+            source,
+        })?;
         let writer = stream.try_clone()?;
-        Ok(Self { reader: BufReader::new(stream), writer })
+        Ok(Self {
+            reader: BufReader::new(stream),
+            writer,
+        })
     }
 
     /// Sends one request and waits for its response.
@@ -167,9 +188,16 @@ mod tests {
 
     #[test]
     fn malformed_requests_are_explained() {
-        for bad in ["", "   ", "not json", "{}", r#"{"op":"reboot"}"#, r#"{"op":"exec","line":5}"#, "[1,2]",
-            r#"{"op":"exec","line":"x","extra":1}"#]
-        {
+        for bad in [
+            "",
+            "   ",
+            "not json",
+            "{}",
+            r#"{"op":"reboot"}"#,
+            r#"{"op":"exec","line":5}"#,
+            "[1,2]",
+            r#"{"op":"exec","line":"x","extra":1}"#,
+        ] {
             let err = Request::parse(bad).unwrap_err();
             assert!(err.starts_with("% Malformed request"), "{bad:?} -> {err}");
         }

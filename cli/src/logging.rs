@@ -16,7 +16,7 @@
 use std::collections::{BTreeSet, VecDeque};
 use std::fmt::{self, Write as _};
 use std::io::Write as _;
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, PoisonError, RwLock};
 use std::time::{SystemTime, UNIX_EPOCH};
 
@@ -54,7 +54,11 @@ impl DebugFlags {
     /// Switches `category` (dotted, e.g. `standby.packets`) on; its sub-categories follow it.
     /// Returns false when it was already on.
     pub fn enable(&self, category: &str) -> bool {
-        let mut set = self.inner.categories.write().unwrap_or_else(PoisonError::into_inner);
+        let mut set = self
+            .inner
+            .categories
+            .write()
+            .unwrap_or_else(PoisonError::into_inner);
         let added = set.insert(category.to_owned());
         self.inner.any.store(!set.is_empty(), Ordering::Release);
         added
@@ -62,7 +66,11 @@ impl DebugFlags {
 
     /// Switches `category` and every sub-category of it off. Returns the categories that were on.
     pub fn disable(&self, category: &str) -> Vec<String> {
-        let mut set = self.inner.categories.write().unwrap_or_else(PoisonError::into_inner);
+        let mut set = self
+            .inner
+            .categories
+            .write()
+            .unwrap_or_else(PoisonError::into_inner);
         let removed: Vec<String> = set.iter().filter(|c| covers(category, c)).cloned().collect();
         for c in &removed {
             set.remove(c);
@@ -73,7 +81,11 @@ impl DebugFlags {
 
     /// Switches every category off (`no debug all`, `undebug all`). Returns the categories that were on.
     pub fn disable_all(&self) -> Vec<String> {
-        let mut set = self.inner.categories.write().unwrap_or_else(PoisonError::into_inner);
+        let mut set = self
+            .inner
+            .categories
+            .write()
+            .unwrap_or_else(PoisonError::into_inner);
         let removed: Vec<String> = std::mem::take(&mut *set).into_iter().collect();
         self.inner.any.store(false, Ordering::Release);
         removed
@@ -84,13 +96,21 @@ impl DebugFlags {
         if !self.inner.any.load(Ordering::Acquire) {
             return false;
         }
-        let set = self.inner.categories.read().unwrap_or_else(PoisonError::into_inner);
+        let set = self
+            .inner
+            .categories
+            .read()
+            .unwrap_or_else(PoisonError::into_inner);
         set.iter().any(|on| covers(on, category))
     }
 
     /// The categories switched on, sorted.
     pub fn enabled(&self) -> Vec<String> {
-        let set = self.inner.categories.read().unwrap_or_else(PoisonError::into_inner);
+        let set = self
+            .inner
+            .categories
+            .read()
+            .unwrap_or_else(PoisonError::into_inner);
         set.iter().cloned().collect()
     }
 }
@@ -192,7 +212,11 @@ pub struct ShowLogging {
 impl ShowLogging {
     /// Collects the document.
     pub fn collect(buffer: &LogBuffer, flags: &DebugFlags, console: bool) -> Self {
-        Self { console, debug: flags.enabled(), buffer: buffer.snapshot() }
+        Self {
+            console,
+            debug: flags.enabled(),
+            buffer: buffer.snapshot(),
+        }
     }
 
     /// The IOS-like text of `show logging`.
@@ -213,7 +237,11 @@ impl ShowLogging {
         } else {
             out.push_str("    Console logging: disabled\n");
         }
-        let _ = writeln!(out, "    Buffer logging:  level debugging, {} messages logged", b.messages_logged);
+        let _ = writeln!(
+            out,
+            "    Buffer logging:  level debugging, {} messages logged",
+            b.messages_logged
+        );
         if self.debug.is_empty() {
             out.push_str("    Debug categories on: none\n");
         } else {
@@ -237,8 +265,13 @@ pub fn ios_timestamp(t: SystemTime) -> String {
     let days = i64::try_from(secs / 86_400).unwrap_or(0);
     let rem = secs % 86_400;
     let (_, month, day) = civil_from_days(days);
-    const MONTHS: [&str; 12] = ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"];
-    let month_name = MONTHS.get(month.saturating_sub(1) as usize).copied().unwrap_or("???");
+    const MONTHS: [&str; 12] = [
+        "Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec",
+    ];
+    let month_name = MONTHS
+        .get(month.saturating_sub(1) as usize)
+        .copied()
+        .unwrap_or("???");
     format!(
         "*{month_name} {day} {:02}:{:02}:{:02}.{millis:03}",
         rem / 3600,
@@ -292,12 +325,24 @@ impl IosLayer {
         } else {
             None
         };
-        Self { flags, buffer, console }
+        Self {
+            flags,
+            buffer,
+            console,
+        }
     }
 
     /// A layer whose console output goes to `sink` (tests, embedding).
-    pub fn with_console_sink(flags: DebugFlags, buffer: LogBuffer, sink: Arc<dyn Fn(&str) + Send + Sync>) -> Self {
-        Self { flags, buffer, console: Some(sink) }
+    pub fn with_console_sink(
+        flags: DebugFlags,
+        buffer: LogBuffer,
+        sink: Arc<dyn Fn(&str) + Send + Sync>,
+    ) -> Self {
+        Self {
+            flags,
+            buffer,
+            console: Some(sink),
+        }
     }
 
     fn wants(&self, meta: &Metadata<'_>) -> bool {
@@ -424,7 +469,10 @@ mod tests {
         assert_eq!(snap.lines.len(), 1);
         let line = &snap.lines[0];
         assert!(line.starts_with('*'), "{line}");
-        assert!(line.ends_with(": %HSRP-5-STATECHANGE: Ethernet0/0 Grp 1 state Standby -> Active"), "{line}");
+        assert!(
+            line.ends_with(": %HSRP-5-STATECHANGE: Ethernet0/0 Grp 1 state Standby -> Active"),
+            "{line}"
+        );
         assert_eq!(console.lock().unwrap().as_slice(), snap.lines.as_slice());
     }
 
@@ -474,8 +522,16 @@ mod tests {
         });
         let lines = buffer.snapshot().lines;
         assert_eq!(lines.len(), 2);
-        assert!(lines[0].ends_with("%IOSHA-4-WARNING: cli::daemon: socket vanished"), "{}", lines[0]);
-        assert!(lines[1].ends_with("%IOSHA-6-INFO: cli::daemon: started code=7"), "{}", lines[1]);
+        assert!(
+            lines[0].ends_with("%IOSHA-4-WARNING: cli::daemon: socket vanished"),
+            "{}",
+            lines[0]
+        );
+        assert!(
+            lines[1].ends_with("%IOSHA-6-INFO: cli::daemon: started code=7"),
+            "{}",
+            lines[1]
+        );
     }
 
     #[test]
@@ -501,7 +557,10 @@ mod tests {
         flags.enable("standby.events");
         let text = ShowLogging::collect(&buffer, &flags, true).render();
         assert!(text.starts_with("Syslog logging: enabled"), "{text}");
-        assert!(text.contains("Log Buffer (1000 bytes):\n*Nov 21 10:00:00.123: %SYS-5-CONFIG_I"), "{text}");
+        assert!(
+            text.contains("Log Buffer (1000 bytes):\n*Nov 21 10:00:00.123: %SYS-5-CONFIG_I"),
+            "{text}"
+        );
         assert!(text.contains("Debug categories on: standby.events"), "{text}");
         let json = serde_json::to_value(ShowLogging::collect(&buffer, &flags, false)).unwrap();
         assert_eq!(json["buffer_bytes"], 1000);

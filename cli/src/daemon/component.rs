@@ -21,24 +21,34 @@ impl InterfaceMap {
     /// Adds one `IOS=LINUX` mapping, e.g. `Ethernet0/0=eth0`.
     pub fn add_spec(&mut self, spec: &str) -> Result<(), String> {
         let Some((ios, linux)) = spec.split_once('=') else {
-            return Err(format!("interface mapping '{spec}' is not of the form IOS=LINUX (e.g. Ethernet0/0=eth0)"));
+            return Err(format!(
+                "interface mapping '{spec}' is not of the form IOS=LINUX (e.g. Ethernet0/0=eth0)"
+            ));
         };
         let (ios, linux) = (ios.trim(), linux.trim());
         if ios.is_empty() || linux.is_empty() {
             return Err(format!("interface mapping '{spec}' has an empty side"));
         }
         // Linux interface names: at most 15 bytes, no '/', no whitespace (IFNAMSIZ).
-        if linux.len() > 15 || linux.contains('/') || linux.chars().any(char::is_whitespace) || linux == "." || linux == ".."
+        if linux.len() > 15
+            || linux.contains('/')
+            || linux.chars().any(char::is_whitespace)
+            || linux == "."
+            || linux == ".."
         {
             return Err(format!("'{linux}' is not a valid Linux interface name"));
         }
-        if let Some(previous) = self.0.get(ios) {
-            if previous != linux {
-                return Err(format!("interface {ios} is mapped twice ({previous} and {linux})"));
-            }
+        if let Some(previous) = self.0.get(ios)
+            && previous != linux
+        {
+            return Err(format!(
+                "interface {ios} is mapped twice ({previous} and {linux})"
+            ));
         }
         if let Some((other, _)) = self.0.iter().find(|(i, l)| *l == linux && *i != ios) {
-            return Err(format!("Linux interface {linux} is mapped from both {other} and {ios}"));
+            return Err(format!(
+                "Linux interface {linux} is mapped from both {other} and {ios}"
+            ));
         }
         self.0.insert(ios.to_owned(), linux.to_owned());
         Ok(())
@@ -88,21 +98,33 @@ pub struct ExecOutput {
 impl ExecOutput {
     /// A successful text answer.
     pub fn text(text: impl Into<String>) -> Self {
-        Self { ok: true, text: text.into(), json: None }
+        Self {
+            ok: true,
+            text: text.into(),
+            json: None,
+        }
     }
 
     /// A successful answer with a JSON document (serialized from `value`; a serialization failure is reported
     /// as an error, never a panic).
     pub fn with_json<T: Serialize>(text: impl Into<String>, value: &T) -> Self {
         match serde_json::to_value(value) {
-            Ok(v) => Self { ok: true, text: text.into(), json: Some(v) },
+            Ok(v) => Self {
+                ok: true,
+                text: text.into(),
+                json: Some(v),
+            },
             Err(e) => Self::error(format!("% Cannot encode the JSON document: {e}")),
         }
     }
 
     /// A failed answer.
     pub fn error(text: impl Into<String>) -> Self {
-        Self { ok: false, text: text.into(), json: None }
+        Self {
+            ok: false,
+            text: text.into(),
+            json: None,
+        }
     }
 }
 
@@ -180,7 +202,13 @@ mod tests {
         assert_eq!(map.linux_name("Ethernet1/0"), "r1-out");
         assert_eq!(map.linux_name("eth7"), "eth7");
         assert_eq!(map.ios_name("eth0"), Some("Ethernet0/0"));
-        for bad in ["eth0", "=eth0", "Ethernet0/0=", "E0=a/b", "E0=averyveryverylongname"] {
+        for bad in [
+            "eth0",
+            "=eth0",
+            "Ethernet0/0=",
+            "E0=a/b",
+            "E0=averyveryverylongname",
+        ] {
             assert!(InterfaceMap::from_specs(&[bad]).is_err(), "{bad}");
         }
         assert!(InterfaceMap::from_specs(&["E0=eth0", "E0=eth1"]).is_err());
@@ -191,13 +219,34 @@ mod tests {
 
     #[test]
     fn absent_components_are_named() {
-        assert_eq!(absent_component_message("show standby brief"), Some("% HSRP is not running"));
-        assert_eq!(absent_component_message("show standby"), Some("% HSRP is not running"));
-        assert_eq!(absent_component_message("show redundancy states"), Some("% Redundancy is not running"));
-        assert_eq!(absent_component_message("redundancy force-switchover"), Some("% Redundancy is not running"));
-        assert_eq!(absent_component_message("show sctp association list"), Some("% IPC is not running"));
-        assert_eq!(absent_component_message("clear ip inspect ha sessions-all"), Some("% Inspect is not running"));
-        assert_eq!(absent_component_message("show ip access-lists"), Some("% Inspect is not running"));
+        assert_eq!(
+            absent_component_message("show standby brief"),
+            Some("% HSRP is not running")
+        );
+        assert_eq!(
+            absent_component_message("show standby"),
+            Some("% HSRP is not running")
+        );
+        assert_eq!(
+            absent_component_message("show redundancy states"),
+            Some("% Redundancy is not running")
+        );
+        assert_eq!(
+            absent_component_message("redundancy force-switchover"),
+            Some("% Redundancy is not running")
+        );
+        assert_eq!(
+            absent_component_message("show sctp association list"),
+            Some("% IPC is not running")
+        );
+        assert_eq!(
+            absent_component_message("clear ip inspect ha sessions-all"),
+            Some("% Inspect is not running")
+        );
+        assert_eq!(
+            absent_component_message("show ip access-lists"),
+            Some("% Inspect is not running")
+        );
         assert_eq!(absent_component_message("show standbyx"), None);
         assert_eq!(absent_component_message("show version"), None);
     }

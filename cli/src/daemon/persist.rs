@@ -14,9 +14,12 @@ pub fn write_atomically(path: &Path, contents: &str) -> io::Result<()> {
         Some(d) if !d.as_os_str().is_empty() => d.to_path_buf(),
         _ => PathBuf::from("."),
     };
-    let file_name = path
-        .file_name()
-        .ok_or_else(|| io::Error::new(io::ErrorKind::InvalidInput, "the configuration path names no file"))?;
+    let file_name = path.file_name().ok_or_else(|| {
+        io::Error::new(
+            io::ErrorKind::InvalidInput,
+            "the configuration path names no file",
+        )
+    })?;
     let tmp = dir.join(format!(
         ".{}.iosha-tmp-{}-{}",
         file_name.to_string_lossy(),
@@ -63,7 +66,10 @@ mod tests {
         assert_eq!(fs::read_to_string(&path).unwrap(), "hostname new\n");
         assert_eq!(fs::metadata(&path).unwrap().permissions().mode() & 0o777, 0o640);
         // No temporary file is left behind.
-        let names: Vec<_> = fs::read_dir(&dir).unwrap().map(|e| e.unwrap().file_name()).collect();
+        let names: Vec<_> = fs::read_dir(&dir)
+            .unwrap()
+            .map(|e| e.unwrap().file_name())
+            .collect();
         assert_eq!(names.len(), 1, "{names:?}");
         fs::remove_dir_all(&dir).unwrap();
     }
