@@ -5,11 +5,22 @@
 //! in-memory transport with fault injection for simulations) sit behind one interface; the drivers live
 //! behind the default-on `runtime` feature.
 
+pub mod assoc;
 pub mod auth;
 pub mod config;
+#[cfg(feature = "runtime")]
+pub mod driver;
 pub mod envelope;
 pub mod error;
+pub mod path;
+mod session;
+pub mod sim;
+pub mod status;
 
+pub use assoc::{Action, Association, DownReason, IpcEvent, Notice};
 pub use config::{AssociationConfig, TransportChoice};
+#[cfg(feature = "runtime")]
+pub use driver::{IpcHandle, spawn};
 pub use envelope::{ClientId, Envelope, MessageKind};
 pub use error::{AuthError, ConfigError, DecodeError, IpcError, SendError};
+pub use status::{AssociationStats, AssociationStatus, KindCounters, PathStatus};

@@ -15,7 +15,7 @@ use std::net::Ipv4Addr;
 
 use serde::{Deserialize, Serialize};
 
-pub use render::render;
+pub use render::{render, render_acl_rule};
 pub use validate::{Problem, validate};
 
 /// Defaults and ranges of every configurable value, in one place.

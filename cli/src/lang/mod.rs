@@ -1,13 +1,24 @@
 //! The IOS command language: one declarative command tree drives config-file loading, `execute`, `?` help,
 //! TAB completion, unique-prefix abbreviation, `no` forms, parent-mode fallback and output pipes.
 
+mod actions;
+mod build;
+mod engine;
 mod filter;
+mod ifname;
+mod load;
+mod tree;
 
 use serde::{Deserialize, Serialize};
 
 use crate::config::Config;
 
 pub use filter::OutputFilter;
+pub use ifname::{canonical_interface, short_interface};
+pub use load::load_config;
+
+use build::Roots;
+use tree::Tree;
 
 /// The configuration/exec modes with their IOS prompts.
 #[derive(Serialize, Deserialize, Clone, PartialEq, Eq, Debug, Hash)]
@@ -87,15 +98,6 @@ pub struct LoadReport {
     pub warnings: Vec<Diagnostic>,
     /// Invalid lines and whole-config validation errors.
     pub errors: Vec<Diagnostic>,
-}
-
-/// Loads an IOS configuration text.
-pub fn load_config(text: &str, file_name: &str) -> LoadReport {
-    let _ = (text, file_name);
-    LoadReport {
-        config: Some(Config::default()),
-        ..LoadReport::default()
-    }
 }
 
 /// One `?` help line.
@@ -186,32 +188,39 @@ impl LineError {
 }
 
 /// The command tree. Build once, share in an `Arc`.
-#[derive(Debug, Default)]
+#[derive(Debug)]
 pub struct Interpreter {
-    _private: (),
+    tree: Tree,
+    roots: Roots,
+}
+
+impl Default for Interpreter {
+    fn default() -> Self {
+        Self::new()
+    }
 }
 
 impl Interpreter {
     /// Builds the tree.
     pub fn new() -> Self {
-        Self { _private: () }
+        let (tree, roots) = build::build();
+        Self { tree, roots }
     }
 
     /// Runs one line typed in `mode` against the running configuration.
     pub fn execute(&self, mode: &Mode, running: &Config, line: &str) -> Result<Outcome, LineError> {
-        let _ = (mode, running, line);
-        Ok(Outcome::Nothing)
+        self.run(mode, running, line, None)
+            .map(|ran| ran.outcome)
+            .map_err(|e| e.error)
     }
 
     /// `?` help for the text before the `?`.
     pub fn help(&self, mode: &Mode, running: &Config, line: &str) -> Result<Vec<HelpItem>, LineError> {
-        let _ = (mode, running, line);
-        Ok(Vec::new())
+        engine::help(self, mode, running, line)
     }
 
     /// TAB: the completed line when the last word has a unique completion.
     pub fn complete(&self, mode: &Mode, running: &Config, line: &str) -> Option<String> {
-        let _ = (mode, running, line);
-        None
+        engine::complete(self, mode, running, line)
     }
 }

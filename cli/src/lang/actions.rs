@@ -1,0 +1,830 @@
+//! Configuration actions: each edits the candidate configuration from the matched tokens of one line.
+
+use std::net::Ipv4Addr;
+use std::str::FromStr;
+
+use super::Mode;
+use super::build::{Apply, ApplyError, Next};
+use super::ifname::canonical_interface;
+use crate::config::{
+    AccessList, AclAction, AclAddress, AclEntry, AclLine, AclProtocol, AclRule, InspectBinding,
+    InspectProtocol, InspectRule, InspectRuleEntry, Interface, IpcAssociation, IpcZone, Ipv4Prefix,
+    PortMatch, Preempt, RedundancyInterDevice, SctpConfig, SctpLocal, SctpRemote, SctpTransport, StandbyAuth,
+    StandbyDelay, StandbyGroup, StandbyTimers, TimerValue, Track, defaults,
+};
+
+type R = Result<Next, ApplyError>;
+
+fn changed() -> R {
+    Ok(Next {
+        mode: None,
+        changed: true,
+    })
+}
+fn enter(mode: Mode) -> R {
+    Ok(Next {
+        mode: Some(mode),
+        changed: true,
+    })
+}
+
+impl Apply<'_> {
+    fn val(&self, name: &str) -> Option<&str> {
+        self.matched
+            .iter()
+            .rev()
+            .find(|m| m.name == name)
+            .map(|m| m.value.as_str())
+    }
+    fn has(&self, name: &str) -> bool {
+        self.matched.iter().any(|m| m.name == name)
+    }
+    fn num<T: FromStr>(&self, name: &str) -> Option<T> {
+        self.val(name).and_then(|v| v.parse().ok())
+    }
+    fn ip(&self, name: &str) -> Option<Ipv4Addr> {
+        self.num(name)
+    }
+    fn col(&self, name: &str) -> usize {
+        self.matched
+            .iter()
+            .rev()
+            .find(|m| m.name == name)
+            .map_or(0, |m| m.column)
+    }
+    fn err(&self, name: &str, reason: impl Into<String>) -> ApplyError {
+        ApplyError {
+            column: self.col(name),
+            reason: reason.into(),
+        }
+    }
+    fn note(&mut self, key: String) {
+        if let Some(line) = self.origin {
+            self.cfg.origins.0.entry(key).or_insert(line);
+        }
+    }
+    fn iface_name(&self) -> String {
+        match self.mode {
+            Mode::Interface(name) => name.clone(),
+            _ => String::new(),
+        }
+    }
+    fn iface(&mut self) -> &mut Interface {
+        let name = self.iface_name();
+        self.cfg.interface_mut(&name)
+    }
+    /// The interface name typed as `NAME` or `TYPE NUMBER` under binding `name`.
+    fn interface_arg(&self, name: &str) -> Option<String> {
+        let base = self.val(name)?;
+        Some(match self.val("ifnum") {
+            Some(number) => canonical_interface(&format!("{base}{number}")),
+            None => base.to_string(),
+        })
+    }
+    /// The group of a `standby [N] ...` line, checked against the interface's version.
+    fn group(&mut self) -> Result<u16, ApplyError> {
+        let number: u16 = self.num("group").unwrap_or(0);
+        let version = self.iface().standby.version;
+        if version < 2 && number > defaults::STANDBY_GROUP_MAX_V1 {
+            return Err(self.err("group", "group numbers above 255 need standby version 2"));
+        }
+        let key = format!("interface {} standby {number}", self.iface_name());
+        self.note(key);
+        Ok(number)
+    }
+    fn group_mut(&mut self, number: u16) -> &mut StandbyGroup {
+        self.iface().standby.group_mut(number)
+    }
+    fn sctp(&mut self) -> &mut SctpConfig {
+        let zone = self.cfg.ipc.get_or_insert_with(IpcZone::default);
+        let assoc = zone.association.get_or_insert_with(IpcAssociation::default);
+        assoc.sctp.get_or_insert_with(SctpConfig::default)
+    }
+    fn sctp_local(&mut self) -> &mut SctpLocal {
+        self.sctp().local.get_or_insert_with(SctpLocal::default)
+    }
+}
+
+pub(crate) fn configure_terminal(_: &mut Apply<'_>) -> R {
+    Ok(Next {
+        mode: Some(Mode::Config),
+        changed: false,
+    })
+}
+pub(crate) fn exit(ap: &mut Apply<'_>) -> R {
+    Ok(Next {
+        mode: Some(ap.mode.parent().unwrap_or(Mode::Exec)),
+        changed: false,
+    })
+}
+pub(crate) fn end(_: &mut Apply<'_>) -> R {
+    Ok(Next {
+        mode: Some(Mode::Exec),
+        changed: false,
+    })
+}
+
+pub(crate) fn hostname(ap: &mut Apply<'_>) -> R {
+    ap.cfg.hostname = if ap.negated {
+        String::new()
+    } else {
+        ap.val("hostname").unwrap_or_default().to_string()
+    };
+    ap.note("hostname".into());
+    changed()
+}
+
+pub(crate) fn interface(ap: &mut Apply<'_>) -> R {
+    let Some(name) = ap.interface_arg("interface") else {
+        return Err(ap.err("interface", "interface name"));
+    };
+    if ap.negated {
+        ap.cfg.interfaces.retain(|i| i.name != name);
+        return changed();
+    }
+    ap.cfg.interface_mut(&name);
+    ap.note(format!("interface {name}"));
+    enter(Mode::Interface(name))
+}
+
+pub(crate) fn redundancy_plain(ap: &mut Apply<'_>) -> R {
+    ap.warnings
+        .push("`redundancy` (intra-chassis) has no meaning for iosha; accepted and ignored".into());
+    Ok(Next {
+        mode: None,
+        changed: false,
+    })
+}
+
+pub(crate) fn redundancy_inter_device(ap: &mut Apply<'_>) -> R {
+    if ap.negated {
+        ap.cfg.redundancy = None;
+        return changed();
+    }
+    ap.cfg
+        .redundancy
+        .get_or_insert_with(RedundancyInterDevice::default);
+    ap.note("redundancy inter-device".into());
+    enter(Mode::RedundancyInterDevice)
+}
+
+pub(crate) fn scheme(ap: &mut Apply<'_>) -> R {
+    let scheme = if ap.negated {
+        None
+    } else {
+        ap.val("name").map(str::to_string)
+    };
+    ap.cfg
+        .redundancy
+        .get_or_insert_with(RedundancyInterDevice::default)
+        .scheme_standby = scheme;
+    ap.note("redundancy scheme".into());
+    changed()
+}
+
+pub(crate) fn security_key(ap: &mut Apply<'_>) -> R {
+    let key = if ap.negated {
+        None
+    } else {
+        ap.val("key").map(str::to_string)
+    };
+    ap.cfg
+        .redundancy
+        .get_or_insert_with(RedundancyInterDevice::default)
+        .security_key = key;
+    changed()
+}
+
+pub(crate) fn ipc_zone(ap: &mut Apply<'_>) -> R {
+    if ap.negated {
+        ap.cfg.ipc = None;
+        return changed();
+    }
+    ap.cfg.ipc.get_or_insert_with(IpcZone::default);
+    enter(Mode::IpcZone)
+}
+
+pub(crate) fn association(ap: &mut Apply<'_>) -> R {
+    let id = ap.num("association").unwrap_or(1);
+    let zone = ap.cfg.ipc.get_or_insert_with(IpcZone::default);
+    if ap.negated {
+        zone.association = None;
+        return changed();
+    }
+    zone.association.get_or_insert_with(|| IpcAssociation {
+        id,
+        ..IpcAssociation::default()
+    });
+    ap.note("ipc association".into());
+    enter(Mode::IpcAssociation(id))
+}
+
+pub(crate) fn association_shutdown(ap: &mut Apply<'_>) -> R {
+    let shutdown = !ap.negated;
+    let zone = ap.cfg.ipc.get_or_insert_with(IpcZone::default);
+    zone.association
+        .get_or_insert_with(IpcAssociation::default)
+        .shutdown = shutdown;
+    changed()
+}
+
+pub(crate) fn protocol_sctp(ap: &mut Apply<'_>) -> R {
+    if ap.negated {
+        if let Some(assoc) = ap.cfg.ipc.as_mut().and_then(|z| z.association.as_mut()) {
+            assoc.sctp = None;
+        }
+        return changed();
+    }
+    ap.sctp();
+    enter(Mode::IpcProtocolSctp)
+}
+
+pub(crate) fn local_port(ap: &mut Apply<'_>) -> R {
+    if ap.negated {
+        ap.sctp().local = None;
+        return changed();
+    }
+    let port = ap.num("port").unwrap_or(0);
+    ap.sctp_local().port = port;
+    ap.note("ipc local-port".into());
+    enter(Mode::IpcLocalSctp)
+}
+
+pub(crate) fn remote_port(ap: &mut Apply<'_>) -> R {
+    if ap.negated {
+        ap.sctp().remote = None;
+        return changed();
+    }
+    let port = ap.num("port").unwrap_or(0);
+    ap.sctp().remote.get_or_insert_with(SctpRemote::default).port = port;
+    ap.note("ipc remote-port".into());
+    enter(Mode::IpcRemoteSctp)
+}
+
+fn ip_pair(ap: &Apply<'_>) -> Result<Vec<Ipv4Addr>, ApplyError> {
+    let ips: Vec<Ipv4Addr> = [ap.ip("ip1"), ap.ip("ip2")].into_iter().flatten().collect();
+    if ips.len() == 2 && ips[0] == ips[1] {
+        return Err(ap.err("ip2", "the two addresses must differ"));
+    }
+    Ok(ips)
+}
+
+pub(crate) fn local_ip(ap: &mut Apply<'_>) -> R {
+    let ips = if ap.negated { Vec::new() } else { ip_pair(ap)? };
+    ap.sctp_local().ips = ips;
+    ap.note("ipc local-ip".into());
+    changed()
+}
+
+pub(crate) fn remote_ip(ap: &mut Apply<'_>) -> R {
+    let ips = if ap.negated { Vec::new() } else { ip_pair(ap)? };
+    ap.sctp().remote.get_or_insert_with(SctpRemote::default).ips = ips;
+    ap.note("ipc remote-ip".into());
+    changed()
+}
+
+pub(crate) fn retransmit_timeout(ap: &mut Apply<'_>) -> R {
+    let (min, max) = if ap.negated {
+        (defaults::SCTP_RTO_MIN_MS, defaults::SCTP_RTO_MAX_MS)
+    } else {
+        (
+            ap.num("min").unwrap_or(defaults::SCTP_RTO_MIN_MS),
+            ap.num("max").unwrap_or(defaults::SCTP_RTO_MAX_MS),
+        )
+    };
+    if min > max {
+        return Err(ap.err("max", "the maximum must not be below the minimum"));
+    }
+    let local = ap.sctp_local();
+    local.retransmit_min_ms = min;
+    local.retransmit_max_ms = max;
+    ap.note("ipc retransmit-timeout".into());
+    changed()
+}
+
+pub(crate) fn retransmit_count(ap: &mut Apply<'_>) -> R {
+    let count = if ap.negated { None } else { ap.num("count") };
+    let path = ap.val("which") == Some("path-retransmit");
+    let local = ap.sctp_local();
+    if path {
+        local.path_retransmit = count.unwrap_or(defaults::SCTP_PATH_RETRANSMIT);
+    } else {
+        local.assoc_retransmit = count.unwrap_or(defaults::SCTP_ASSOC_RETRANSMIT);
+    }
+    changed()
+}
+
+pub(crate) fn transport(ap: &mut Apply<'_>) -> R {
+    let transport = match (ap.negated, ap.val("transport")) {
+        (false, Some("kernel")) => SctpTransport::Kernel,
+        (false, Some("raw")) => SctpTransport::Raw,
+        (false, Some("udp")) => SctpTransport::Udp,
+        _ => SctpTransport::Auto,
+    };
+    ap.sctp_local().transport = transport;
+    changed()
+}
+
+pub(crate) fn keepalive(ap: &mut Apply<'_>) -> R {
+    let ms = if ap.negated { None } else { ap.num("keepalive") };
+    ap.sctp_local().keepalive_ms = ms;
+    changed()
+}
+
+pub(crate) fn ip_address(ap: &mut Apply<'_>) -> R {
+    let name = ap.iface_name();
+    if ap.negated {
+        ap.iface().address = None;
+        return changed();
+    }
+    let (Some(address), Some(mask)) = (ap.ip("address"), ap.ip("mask")) else {
+        return Err(ap.err("address", "address and mask"));
+    };
+    let prefix = Ipv4Prefix { address, mask };
+    if prefix.prefix_len().is_none() || u32::from(mask) == 0 {
+        return Err(ap.err("mask", "bad mask"));
+    }
+    ap.iface().address = Some(prefix);
+    ap.note(format!("interface {name} ip address"));
+    changed()
+}
+
+pub(crate) fn shutdown(ap: &mut Apply<'_>) -> R {
+    let down = !ap.negated;
+    ap.iface().shutdown = down;
+    changed()
+}
+
+pub(crate) fn access_group(ap: &mut Apply<'_>) -> R {
+    let name = ap.iface_name();
+    let acl = if ap.negated {
+        None
+    } else {
+        ap.val("acl").map(str::to_string)
+    };
+    let inbound = ap.val("direction") == Some("in");
+    let iface = ap.iface();
+    if inbound {
+        iface.access_group_in = acl;
+    } else {
+        iface.access_group_out = acl;
+    }
+    let dir = if inbound { "in" } else { "out" };
+    ap.note(format!("interface {name} access-group {dir}"));
+    changed()
+}
+
+pub(crate) fn inspect_binding(ap: &mut Apply<'_>) -> R {
+    let name = ap.iface_name();
+    let binding = (!ap.negated).then(|| InspectBinding {
+        rule: ap.val("rule").unwrap_or_default().to_string(),
+        redundancy_group: ap.val("group").map(str::to_string),
+    });
+    let inbound = ap.val("direction") == Some("in");
+    let iface = ap.iface();
+    if inbound {
+        iface.inspect_in = binding;
+    } else {
+        iface.inspect_out = binding;
+    }
+    let dir = if inbound { "in" } else { "out" };
+    ap.note(format!("interface {name} inspect {dir}"));
+    changed()
+}
+
+pub(crate) fn standby_version(ap: &mut Apply<'_>) -> R {
+    let version = if ap.negated {
+        defaults::STANDBY_VERSION
+    } else {
+        ap.num("version").unwrap_or(1)
+    };
+    if version == 1
+        && ap
+            .iface()
+            .standby
+            .groups
+            .iter()
+            .any(|g| g.group > defaults::STANDBY_GROUP_MAX_V1)
+    {
+        return Err(ap.err(
+            "version",
+            "a group above 255 is configured; version 1 allows 0-255",
+        ));
+    }
+    ap.iface().standby.version = version;
+    changed()
+}
+
+pub(crate) fn standby_delay(ap: &mut Apply<'_>) -> R {
+    let delay = (!ap.negated).then(|| StandbyDelay {
+        minimum: ap.num("delay_minimum").unwrap_or(0),
+        reload: ap.num("delay_reload").unwrap_or(0),
+    });
+    ap.iface().standby.delay = delay;
+    changed()
+}
+
+pub(crate) fn standby_use_bia(ap: &mut Apply<'_>) -> R {
+    let on = !ap.negated;
+    ap.iface().standby.use_bia = on;
+    changed()
+}
+
+pub(crate) fn standby_ip(ap: &mut Apply<'_>) -> R {
+    let number = ap.group()?;
+    let name = ap.iface_name();
+    let vip = ap.ip("vip");
+    let secondary = ap.has("secondary");
+    let negated = ap.negated;
+    let group = ap.group_mut(number);
+    match (negated, vip) {
+        (true, None) => {
+            group.ip = None;
+            group.secondary_ips.clear();
+        }
+        (true, Some(vip)) => {
+            if group.ip == Some(vip) {
+                group.ip = None;
+            }
+            group.secondary_ips.retain(|&s| s != vip);
+        }
+        (false, None) => {}
+        (false, Some(vip)) if secondary => {
+            if group.ip != Some(vip) && !group.secondary_ips.contains(&vip) {
+                group.secondary_ips.push(vip);
+            }
+        }
+        (false, Some(vip)) => {
+            group.secondary_ips.retain(|&s| s != vip);
+            group.ip = Some(vip);
+        }
+    }
+    if !secondary {
+        ap.note(format!("interface {name} standby {number} ip"));
+    }
+    changed()
+}
+
+pub(crate) fn standby_priority(ap: &mut Apply<'_>) -> R {
+    let number = ap.group()?;
+    let priority = if ap.negated {
+        defaults::STANDBY_PRIORITY
+    } else {
+        ap.num("priority").unwrap_or(100)
+    };
+    ap.group_mut(number).priority = priority;
+    let key = format!("interface {} standby {number} priority", ap.iface_name());
+    ap.note(key);
+    changed()
+}
+
+pub(crate) fn standby_preempt(ap: &mut Apply<'_>) -> R {
+    let number = ap.group()?;
+    let preempt = (!ap.negated).then(|| Preempt {
+        delay_minimum: ap.num("preempt_minimum"),
+        delay_reload: ap.num("preempt_reload"),
+        delay_sync: ap.num("preempt_sync"),
+    });
+    ap.group_mut(number).preempt = preempt;
+    changed()
+}
+
+pub(crate) fn standby_track(ap: &mut Apply<'_>) -> R {
+    let number = ap.group()?;
+    let interface = ap.interface_arg("track");
+    let decrement = ap.num("decrement").unwrap_or(defaults::TRACK_DECREMENT);
+    let negated = ap.negated;
+    let group = ap.group_mut(number);
+    match (negated, interface) {
+        (true, None) => group.tracks.clear(),
+        (true, Some(name)) => group.tracks.retain(|t| t.interface != name),
+        (false, Some(name)) => match group.tracks.iter_mut().find(|t| t.interface == name) {
+            Some(track) => track.decrement = decrement,
+            None => group.tracks.push(Track {
+                interface: name,
+                decrement,
+            }),
+        },
+        (false, None) => {}
+    }
+    changed()
+}
+
+pub(crate) fn standby_timers(ap: &mut Apply<'_>) -> R {
+    let number = ap.group()?;
+    let timers = if ap.negated {
+        None
+    } else {
+        let hello = TimerValue {
+            value: ap.num("hello").unwrap_or(0),
+            msec: ap.has("hello_msec"),
+        };
+        let hold = TimerValue {
+            value: ap.num("hold").unwrap_or(0),
+            msec: ap.has("hold_msec"),
+        };
+        if hold.as_millis() <= hello.as_millis() {
+            return Err(ap.err("hold", "the hold time must be greater than the hello time"));
+        }
+        Some(StandbyTimers { hello, hold })
+    };
+    ap.group_mut(number).timers = timers;
+    let key = format!("interface {} standby {number} timers", ap.iface_name());
+    ap.note(key);
+    changed()
+}
+
+pub(crate) fn standby_auth(ap: &mut Apply<'_>) -> R {
+    let number = ap.group()?;
+    let auth = if ap.negated {
+        None
+    } else if let Some(key) = ap.val("md5_key") {
+        if key.len() > 64 {
+            return Err(ap.err("md5_key", "an MD5 key string has at most 64 characters"));
+        }
+        Some(StandbyAuth::Md5(key.to_string()))
+    } else {
+        let text = ap.val("auth_text").unwrap_or(defaults::STANDBY_AUTH_TEXT);
+        if text.len() > 8 {
+            return Err(ap.err(
+                "auth_text",
+                "a text authentication string has at most 8 characters",
+            ));
+        }
+        Some(StandbyAuth::Text(text.to_string()))
+    };
+    ap.group_mut(number).authentication = auth;
+    changed()
+}
+
+pub(crate) fn standby_name(ap: &mut Apply<'_>) -> R {
+    let number = ap.group()?;
+    let name = if ap.negated {
+        None
+    } else {
+        ap.val("name").map(str::to_string)
+    };
+    ap.group_mut(number).name = name;
+    let key = format!("interface {} standby {number} name", ap.iface_name());
+    ap.note(key);
+    changed()
+}
+
+pub(crate) fn standby_mac(ap: &mut Apply<'_>) -> R {
+    let number = ap.group()?;
+    let mac = if ap.negated {
+        None
+    } else {
+        ap.val("mac").map(str::to_string)
+    };
+    ap.group_mut(number).mac_address = mac;
+    changed()
+}
+
+pub(crate) fn inspect_name(ap: &mut Apply<'_>) -> R {
+    let Some(rule_name) = ap.val("rule").map(str::to_string) else {
+        return Err(ap.err("rule", "rule name"));
+    };
+    let protocol = match ap.val("proto") {
+        Some("tcp") => Some(InspectProtocol::Tcp),
+        Some("udp") => Some(InspectProtocol::Udp),
+        _ => None,
+    };
+    let timeout = ap.num("timeout");
+    let negated = ap.negated;
+    let rules = &mut ap.cfg.inspect.rules;
+    if negated {
+        match protocol {
+            None => rules.retain(|r| r.name != rule_name),
+            Some(p) => {
+                for rule in rules.iter_mut().filter(|r| r.name == rule_name) {
+                    rule.entries.retain(|e| e.protocol != p);
+                }
+                rules.retain(|r| r.name != rule_name || !r.entries.is_empty());
+            }
+        }
+        return changed();
+    }
+    let Some(protocol) = protocol else {
+        return Err(ApplyError {
+            column: 0,
+            reason: "protocol".into(),
+        });
+    };
+    let index = match rules.iter().position(|r| r.name == rule_name) {
+        Some(i) => i,
+        None => {
+            rules.push(InspectRule {
+                name: rule_name.clone(),
+                entries: Vec::new(),
+            });
+            rules.len() - 1
+        }
+    };
+    let rule = &mut rules[index];
+    match rule.entries.iter_mut().find(|e| e.protocol == protocol) {
+        Some(entry) => entry.timeout = timeout,
+        None => rule.entries.push(InspectRuleEntry { protocol, timeout }),
+    }
+    ap.note(format!("inspect name {rule_name}"));
+    changed()
+}
+
+pub(crate) fn inspect_timer(ap: &mut Apply<'_>) -> R {
+    let seconds: Option<u32> = if ap.negated { None } else { ap.num("seconds") };
+    let udp = ap.has("udp");
+    let timer = ap.val("timer").map(str::to_string);
+    let inspect = &mut ap.cfg.inspect;
+    match (udp, timer.as_deref()) {
+        (true, _) => inspect.udp_idle_time = seconds.unwrap_or(defaults::INSPECT_UDP_IDLE_SECS),
+        (false, Some("synwait-time")) => {
+            inspect.tcp_synwait_time = seconds.unwrap_or(defaults::INSPECT_TCP_SYNWAIT_SECS);
+        }
+        (false, Some("finwait-time")) => {
+            inspect.tcp_finwait_time = seconds.unwrap_or(defaults::INSPECT_TCP_FINWAIT_SECS);
+        }
+        _ => inspect.tcp_idle_time = seconds.unwrap_or(defaults::INSPECT_TCP_IDLE_SECS),
+    }
+    changed()
+}
+
+pub(crate) fn inspect_max_incomplete(ap: &mut Apply<'_>) -> R {
+    let count = if ap.negated { None } else { ap.num("count") };
+    if ap.val("level") == Some("high") {
+        ap.cfg.inspect.max_incomplete_high = count;
+    } else {
+        ap.cfg.inspect.max_incomplete_low = count;
+    }
+    changed()
+}
+
+pub(crate) fn inspect_audit_trail(ap: &mut Apply<'_>) -> R {
+    ap.cfg.inspect.audit_trail = !ap.negated;
+    changed()
+}
+
+pub(crate) fn inspect_update(ap: &mut Apply<'_>) -> R {
+    ap.cfg.inspect.redundancy_update_seconds = if ap.negated {
+        defaults::INSPECT_HA_UPDATE_SECS
+    } else {
+        ap.num("seconds").unwrap_or(10)
+    };
+    ap.note("inspect redundancy update".into());
+    changed()
+}
+
+pub(crate) fn inspect_dataplane_queue(ap: &mut Apply<'_>) -> R {
+    let (queue, workers) = if ap.negated {
+        (
+            defaults::INSPECT_DATAPLANE_QUEUE,
+            defaults::INSPECT_DATAPLANE_WORKERS,
+        )
+    } else {
+        (
+            ap.num("queue").unwrap_or(0),
+            ap.num("workers").unwrap_or(defaults::INSPECT_DATAPLANE_WORKERS),
+        )
+    };
+    ap.cfg.inspect.dataplane_queue = queue;
+    ap.cfg.inspect.dataplane_workers = workers;
+    changed()
+}
+
+pub(crate) fn inspect_fail_open(ap: &mut Apply<'_>) -> R {
+    ap.cfg.inspect.dataplane_fail_open = !ap.negated;
+    changed()
+}
+
+pub(crate) fn access_list(ap: &mut Apply<'_>) -> R {
+    let name = ap.val("acl").unwrap_or_default().to_string();
+    if ap.negated {
+        ap.cfg.access_lists.retain(|a| a.name != name);
+        return changed();
+    }
+    if ap.cfg.access_list(&name).is_none() {
+        ap.cfg.access_lists.push(AccessList {
+            name: name.clone(),
+            entries: Vec::new(),
+        });
+    }
+    ap.note(format!("access-list {name}"));
+    enter(Mode::ExtendedAcl(name))
+}
+
+fn acl_mut<'c>(ap: &'c mut Apply<'_>) -> &'c mut AccessList {
+    let name = match ap.mode {
+        Mode::ExtendedAcl(name) => name.clone(),
+        _ => String::new(),
+    };
+    let lists = &mut ap.cfg.access_lists;
+    let index = match lists.iter().position(|a| a.name == name) {
+        Some(i) => i,
+        None => {
+            lists.push(AccessList {
+                name,
+                entries: Vec::new(),
+            });
+            lists.len() - 1
+        }
+    };
+    &mut lists[index]
+}
+
+pub(crate) fn acl_delete_seq(ap: &mut Apply<'_>) -> R {
+    let seq: u32 = ap.num("seq").unwrap_or(0);
+    acl_mut(ap).entries.retain(|e| e.sequence != seq);
+    changed()
+}
+
+fn add_acl_line(ap: &mut Apply<'_>, line: AclLine) -> R {
+    let seq: Option<u32> = ap.num("seq");
+    let negated = ap.negated;
+    let err = ap.err("seq", "duplicate sequence number");
+    let acl = acl_mut(ap);
+    if negated {
+        acl.entries.retain(|e| e.line != line);
+        return changed();
+    }
+    if seq.is_none() && acl.entries.iter().any(|e| e.line == line) {
+        return Ok(Next::default());
+    }
+    let sequence = match seq {
+        Some(s) => s,
+        None => acl
+            .entries
+            .last()
+            .map_or(0, |e| e.sequence)
+            .saturating_add(defaults::ACL_SEQUENCE_STEP),
+    };
+    match acl.entries.binary_search_by_key(&sequence, |e| e.sequence) {
+        Ok(_) => Err(err),
+        Err(i) => {
+            acl.entries.insert(i, AclEntry { sequence, line });
+            changed()
+        }
+    }
+}
+
+pub(crate) fn acl_remark(ap: &mut Apply<'_>) -> R {
+    let text = ap.val("remark").unwrap_or_default().to_string();
+    add_acl_line(ap, AclLine::Remark { text })
+}
+
+fn acl_address(ap: &Apply<'_>, side: &str) -> AclAddress {
+    if let (Some(address), Some(wildcard)) = (ap.ip(&format!("{side}_addr")), ap.ip(&format!("{side}_wild")))
+    {
+        return AclAddress::Network { address, wildcard };
+    }
+    match ap.ip(&format!("{side}_host")) {
+        Some(ip) => AclAddress::Host(ip),
+        None => AclAddress::Any,
+    }
+}
+
+fn acl_port(ap: &Apply<'_>, side: &str) -> Option<PortMatch> {
+    let port: u16 = ap.num(&format!("{side}_port"))?;
+    Some(match ap.val(&format!("{side}_op"))? {
+        "eq" => PortMatch::Eq(port),
+        "neq" => PortMatch::Neq(port),
+        "gt" => PortMatch::Gt(port),
+        "lt" => PortMatch::Lt(port),
+        _ => PortMatch::Range(port, ap.num(&format!("{side}_port_hi"))?),
+    })
+}
+
+pub(crate) fn acl_rule(ap: &mut Apply<'_>) -> R {
+    let action = if ap.val("acl_action") == Some("deny") {
+        AclAction::Deny
+    } else {
+        AclAction::Permit
+    };
+    let protocol = match ap.val("proto") {
+        Some("tcp" | "6") => AclProtocol::Tcp,
+        Some("udp" | "17") => AclProtocol::Udp,
+        Some("icmp" | "1") => AclProtocol::Icmp,
+        Some("ip") => AclProtocol::Ip,
+        Some(n) => AclProtocol::Number(n.parse().unwrap_or(0)),
+        None => {
+            ap.warnings
+                .push("no protocol given: read as `ip` (any IP protocol)".into());
+            AclProtocol::Ip
+        }
+    };
+    let (source_port, destination_port) = (acl_port(ap, "src"), acl_port(ap, "dst"));
+    for (port, side) in [(source_port, "src"), (destination_port, "dst")] {
+        if let Some(PortMatch::Range(lo, hi)) = port
+            && lo > hi
+        {
+            return Err(ap.err(&format!("{side}_port_hi"), "the range must go from low to high"));
+        }
+    }
+    let rule = AclRule {
+        action,
+        protocol,
+        source: acl_address(ap, "src"),
+        source_port,
+        destination: acl_address(ap, "dst"),
+        destination_port,
+    };
+    add_acl_line(ap, AclLine::Rule(rule))
+}

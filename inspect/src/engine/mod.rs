@@ -1,0 +1,723 @@
+//! The inspection engine of one data-plane shard.
+//!
+//! # Semantics (CBAC)
+//! A packet forwarded from interface `ingress` to interface `egress` is judged so:
+//! 1. It is parsed ([`wire::parse`]); a malformed packet is dropped (`Malformed`).
+//! 2. TCP and UDP packets are looked up in the session table (both directions of a flow find the same
+//!    session). A packet of a live session is tracked (TCP: state and window checks, which may drop it as
+//!    `OutOfWindow`/`InvalidTcp`) and otherwise accepted **without consulting the interface ACLs**: the
+//!    session is the pinhole for its return traffic (its opening packet was judged by the ACLs).
+//! 3. Any other packet (ICMP, other protocols, non-first fragments, TCP/UDP without a session) is judged by
+//!    the `in` ACL of the ingress interface and then the `out` ACL of the egress interface; a missing or
+//!    undefined ACL permits. ACLs end with an implicit deny.
+//! 4. A permitted TCP SYN (no ACK/RST/FIN) or UDP packet opens a session when the ingress interface has an
+//!    `ip inspect NAME in` rule, or else the egress interface an `ip inspect NAME out` rule, inspecting that
+//!    protocol; subject to `max-incomplete` and `max_sessions` (refusals are drops, counted by reason).
+//!    ICMP is never inspected.
+//!
+//! ACLs judge forwarded traffic only: the data plane queues only forwarded packets, so the router's own
+//! HSRP and IPC traffic never reaches the engine.
+//!
+//! Non-first IPv4/IPv6 fragments carry no ports: they cannot be matched to a session and are judged by the
+//! ACLs alone, where an entry with a port condition never matches them. On Linux the FORWARD hook sees
+//! reassembled datagrams whenever connection tracking is loaded (nf_defrag), so fragments mostly do not
+//! reach the engine at all.
+//!
+//! # Timers
+//! A session expires when idle for its state's timeout: `synwait-time` while the TCP handshake is
+//! incomplete, the rule's `timeout` or the global `idle-time` while open (and after the first FIN),
+//! `finwait-time` once both sides have sent FIN. Expiry happens at the first wheel tick (100 ms) at or
+//! after the deadline. Standby copies get `2 × update interval` on top of their timeout, because they are
+//! refreshed only by the periodic updates; the Active's delete removes them at once.
+//!
+//! # HA
+//! Sessions opened through a binding with `redundancy stateful GROUP` while the role is Active are HA
+//! sessions: [`EngineEvent::HaAdd`] on creation, [`EngineEvent::HaUpdate`] each time
+//! `update seconds` have passed since the session's last add/update (deterministic, spread out by creation
+//! time), [`EngineEvent::HaDelete`] when they end. HA ids are `slot * shard_count + shard_index`, unique among
+//! the live sessions of all shards.
+
+mod compiled;
+mod standby;
+
+use std::collections::VecDeque;
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
+
+use timebase::Instant;
+
+use crate::acl::AclStatus;
+use crate::config::{AclAction, EngineConfig};
+use crate::record::{FlowKey, HaSessionId, L4Proto, RuleDirection, SessionRecord, TcpDirectionRecord};
+use crate::status::{
+    AuditLine, DropReason, EngineEvent, EngineStats, HaRole, HaState, SessionStatus, Verdict,
+};
+use crate::table::{FlowTuple, Session, TICK_MS, Table, flag};
+use crate::tcp::{Side, SisState, TcpState, TcpVerdict};
+use crate::wire::{self, L4Info, PacketInfo, ip_proto};
+
+use compiled::{Binding, Compiled, dir_index};
+pub use standby::session_digest;
+
+/// Most events held before the oldest are dropped (and counted).
+pub const MAX_EVENTS: usize = 1 << 20;
+
+/// How a session ended.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum EndReason {
+    Expired,
+    Reset,
+    Cleared,
+    /// Removed by the HA layer (standby delete) or a flush: no HA delete, no counters of the Active.
+    HaRemoved,
+    /// Flushed silently (`clear_ha_sessions`, replaced by a standby copy).
+    Flushed,
+}
+
+/// One shard of the inspection engine. Sans-IO: packets and time go in, verdicts and events come out.
+///
+/// Polling order for a driver: after feeding packets with [`process`](Self::process) and expiries with
+/// [`handle_timeout`](Self::handle_timeout), drain [`poll_event`](Self::poll_event), then re-arm the timer
+/// from [`poll_timeout`](Self::poll_timeout).
+pub struct Engine {
+    cfg: EngineConfig,
+    comp: Compiled,
+    table: Table,
+    role: HaRole,
+    events: VecDeque<EngineEvent>,
+    stats: EngineStats,
+    half_open: u64,
+    standby: u64,
+    ha_active: u64,
+    blocking: bool,
+    now_ms: u64,
+    scratch: Vec<u32>,
+}
+
+pub(crate) fn addr16(a: IpAddr) -> ([u8; 16], bool) {
+    match a {
+        IpAddr::V4(v4) => (v4.to_ipv6_mapped().octets(), false),
+        IpAddr::V6(v6) => (v6.octets(), true),
+    }
+}
+
+pub(crate) fn ip_of(a: &[u8; 16], v6: bool) -> IpAddr {
+    if v6 {
+        IpAddr::V6(Ipv6Addr::from(*a))
+    } else {
+        IpAddr::V4(Ipv4Addr::new(a[12], a[13], a[14], a[15]))
+    }
+}
+
+pub(crate) const fn proto_name(p: u8) -> &'static str {
+    match p {
+        ip_proto::TCP => "tcp",
+        ip_proto::UDP => "udp",
+        _ => "ip",
+    }
+}
+
+impl Engine {
+    /// A shard with configuration `cfg` whose flow hash is seeded with `hash_seed` (the driver should pass a
+    /// random seed; keys are chosen by whoever sends packets).
+    pub fn new(cfg: EngineConfig, hash_seed: u64) -> Self {
+        let comp = Compiled::new(&cfg, None);
+        Self {
+            cfg,
+            comp,
+            table: Table::new(hash_seed),
+            role: HaRole::Active,
+            events: VecDeque::new(),
+            stats: EngineStats::default(),
+            half_open: 0,
+            standby: 0,
+            ha_active: 0,
+            blocking: false,
+            now_ms: 0,
+            scratch: Vec::new(),
+        }
+    }
+
+    /// Replaces the configuration. Sessions are kept (their interface index refers to the new list);
+    /// hit counters of unchanged ACLs are kept; every session's timer is re-armed for the new timeouts.
+    pub fn reconfigure(&mut self, cfg: EngineConfig) {
+        self.comp = Compiled::new(&cfg, Some(&self.comp));
+        self.cfg = cfg;
+        self.update_blocking();
+        let live: Vec<u32> = self.table.live().collect();
+        for idx in live {
+            let due = self.due_ms(&self.table.slab[idx as usize]);
+            self.table.link(idx, due);
+        }
+    }
+
+    /// The configuration in force.
+    pub fn config(&self) -> &EngineConfig {
+        &self.cfg
+    }
+
+    /// The HA role in force.
+    pub fn ha_role(&self) -> HaRole {
+        self.role
+    }
+
+    fn observe(&mut self, now: Instant) {
+        self.now_ms = self.now_ms.max(now.as_millis());
+        if self.table.tick.is_none() {
+            self.table.tick = Some(self.now_ms / TICK_MS);
+        }
+    }
+
+    fn now32(&self) -> u32 {
+        self.now_ms as u32
+    }
+
+    fn push_event(&mut self, e: EngineEvent) {
+        if self.events.len() >= MAX_EVENTS {
+            self.stats.events_dropped += 1;
+        } else {
+            self.events.push_back(e);
+        }
+    }
+
+    fn drop_packet(&mut self, r: DropReason) -> Verdict {
+        self.stats.drops.count(r);
+        Verdict::Drop(r)
+    }
+
+    /// Judges one packet (bytes start at the IP header) forwarded from interface `ingress` to `egress`
+    /// (indices into the configuration's interface list; `None` = an interface the config doesn't mention).
+    pub fn process(
+        &mut self,
+        now: Instant,
+        packet: &[u8],
+        ingress: Option<u16>,
+        egress: Option<u16>,
+    ) -> Verdict {
+        self.observe(now);
+        self.stats.packets += 1;
+        let Ok(info) = wire::parse(packet) else {
+            return self.drop_packet(DropReason::Malformed);
+        };
+        let tuple = match info.l4 {
+            L4Info::Tcp(t) => Some(self.tuple(&info, t.src_port, t.dst_port)),
+            L4Info::Udp { src_port, dst_port } => Some(self.tuple(&info, src_port, dst_port)),
+            L4Info::Fragment => {
+                self.stats.non_first_fragments += 1;
+                None
+            }
+            L4Info::Icmp { .. } | L4Info::Other => None,
+        };
+        if let Some(t) = &tuple
+            && let Some((idx, side)) = self.table.lookup(t)
+        {
+            let standby_copy = self.table.slab[idx as usize].has(flag::STANDBY);
+            if !standby_copy || self.role == HaRole::Active {
+                return self.session_packet(idx, side, &info);
+            }
+            // A standby copy while Standby: not used; the packet is judged by the ACLs and opens nothing.
+            return self.judge_acls(&info, ingress, egress);
+        }
+        let v = self.judge_acls(&info, ingress, egress);
+        if v != Verdict::Accept {
+            return v;
+        }
+        match (tuple, self.find_binding(info.proto, ingress, egress)) {
+            (Some(t), Some((iface, dir, b))) => self.open_session(&t, &info, iface, dir, b),
+            _ => Verdict::Accept,
+        }
+    }
+
+    fn tuple(&self, info: &PacketInfo, sp: u16, dp: u16) -> FlowTuple {
+        FlowTuple {
+            proto: info.proto,
+            src: addr16(info.src).0,
+            src_port: sp,
+            dst: addr16(info.dst).0,
+            dst_port: dp,
+        }
+    }
+
+    fn judge_acls(&mut self, info: &PacketInfo, ingress: Option<u16>, egress: Option<u16>) -> Verdict {
+        self.stats.acl_judged += 1;
+        let checks = [(ingress, 0usize), (egress, 1usize)];
+        for (iface, dir) in checks {
+            let Some(i) = iface else { continue };
+            let Some(acl_idx) = self.comp.ifaces.get(usize::from(i)).and_then(|f| f.acl[dir]) else {
+                continue;
+            };
+            if let Some(acl) = self.comp.acls.get_mut(acl_idx)
+                && acl.judge(info) == AclAction::Deny
+            {
+                return self.drop_packet(DropReason::AclDenied);
+            }
+        }
+        Verdict::Accept
+    }
+
+    fn find_binding(
+        &self,
+        proto: u8,
+        ingress: Option<u16>,
+        egress: Option<u16>,
+    ) -> Option<(u16, usize, Binding)> {
+        if let Some(i) = ingress
+            && let Some(b) = self.comp.binding(i, 0)
+            && b.idle_ms(proto).is_some()
+        {
+            return Some((i, 0, *b));
+        }
+        if let Some(e) = egress
+            && let Some(b) = self.comp.binding(e, 1)
+            && b.idle_ms(proto).is_some()
+        {
+            return Some((e, 1, *b));
+        }
+        None
+    }
+
+    fn is_half_open(s: &Session) -> bool {
+        !s.has(flag::STANDBY)
+            && match s.proto {
+                ip_proto::TCP => s.tcp.sis.is_half_open(),
+                _ => s.bytes[1] == 0,
+            }
+    }
+
+    /// Adds (`sign` = true) or removes a session's contribution to the gauges.
+    fn account(&mut self, s: &Session, add: bool) {
+        let d = |v: &mut u64| {
+            if add {
+                *v += 1;
+            } else {
+                *v = v.saturating_sub(1);
+            }
+        };
+        if Self::is_half_open(s) {
+            d(&mut self.half_open);
+        }
+        if s.has(flag::STANDBY) {
+            d(&mut self.standby);
+        } else if s.has(flag::HA) {
+            d(&mut self.ha_active);
+        }
+    }
+
+    fn update_blocking(&mut self) {
+        match self.cfg.max_incomplete_high {
+            None => self.blocking = false,
+            Some(high) => {
+                let low = self.cfg.max_incomplete_low.unwrap_or(high).min(high);
+                if self.half_open >= u64::from(high) {
+                    self.blocking = true;
+                } else if self.half_open < u64::from(low) {
+                    self.blocking = false;
+                }
+            }
+        }
+    }
+
+    fn session_packet(&mut self, idx: u32, side: Side, info: &PacketInfo) -> Verdict {
+        let now32 = self.now32();
+        let s = &mut self.table.slab[idx as usize];
+        let was_half = Self::is_half_open(s);
+        let old_sis = s.tcp.sis;
+        if let L4Info::Tcp(t) = &info.l4 {
+            match s.tcp.on_segment(side, t) {
+                TcpVerdict::Accept => {}
+                TcpVerdict::Reset => {
+                    s.bytes[side as usize] += u64::from(info.ip_len);
+                    s.last_ms = now32;
+                    self.stats.session_packets += 1;
+                    self.end_session(idx, EndReason::Reset);
+                    return Verdict::Accept;
+                }
+                TcpVerdict::OutOfWindow => return self.drop_packet(DropReason::OutOfWindow),
+                TcpVerdict::Invalid => return self.drop_packet(DropReason::InvalidTcp),
+            }
+        }
+        s.bytes[side as usize] += u64::from(info.ip_len);
+        s.last_ms = now32;
+        let is_half = Self::is_half_open(s);
+        let sis_changed = s.tcp.sis != old_sis;
+        self.stats.session_packets += 1;
+        if was_half != is_half {
+            if is_half {
+                self.half_open += 1;
+            } else {
+                self.half_open = self.half_open.saturating_sub(1);
+            }
+            self.update_blocking();
+        }
+        if sis_changed {
+            let due = self.due_ms(&self.table.slab[idx as usize]);
+            self.table.link(idx, due);
+        }
+        Verdict::Accept
+    }
+
+    fn open_session(
+        &mut self,
+        t: &FlowTuple,
+        info: &PacketInfo,
+        iface: u16,
+        dir: usize,
+        b: Binding,
+    ) -> Verdict {
+        let tcp = match &info.l4 {
+            L4Info::Tcp(seg) => {
+                let f = seg.flags;
+                if !f.syn() || f.ack() || f.rst() || f.fin() {
+                    // Not an opening segment: permitted by the ACLs, but no session.
+                    return Verdict::Accept;
+                }
+                TcpState::from_syn(seg)
+            }
+            _ => TcpState::udp(),
+        };
+        if self.table.len() >= self.cfg.max_sessions {
+            return self.drop_packet(DropReason::SessionLimit);
+        }
+        self.update_blocking();
+        if self.blocking {
+            return self.drop_packet(DropReason::HalfOpenLimit);
+        }
+        let ha = b.ha && self.role == HaRole::Active;
+        let now32 = self.now32();
+        let mut flags = 0;
+        if dir == 1 {
+            flags |= flag::DIR_OUT;
+        }
+        if info.src.is_ipv6() {
+            flags |= flag::V6;
+        }
+        if ha {
+            flags |= flag::HA;
+        }
+        let s = Session {
+            init_addr: t.src,
+            resp_addr: t.dst,
+            bytes: [u64::from(info.ip_len), 0],
+            tcp,
+            init_port: t.src_port,
+            resp_port: t.dst_port,
+            created_s: (self.now_ms / 1000) as u32,
+            last_ms: now32,
+            ha_id: 0,
+            ha_last_ms: now32,
+            prev: 0,
+            next: 0,
+            slot: 0,
+            iface,
+            proto: t.proto,
+            flags,
+        };
+        let idx = self.table.insert(s);
+        let id = self.local_id(idx);
+        self.table.slab[idx as usize].ha_id = id;
+        let due = self.due_ms(&self.table.slab[idx as usize]);
+        self.table.link(idx, due);
+        let s = self.table.slab[idx as usize];
+        self.account(&s, true);
+        self.update_blocking();
+        self.stats.created += 1;
+        self.stats.session_packets += 1;
+        if ha {
+            self.stats.ha_adds += 1;
+            let rec = self.record(idx);
+            self.push_event(EngineEvent::HaAdd(rec));
+        }
+        if self.cfg.audit_trail {
+            let text = format!(
+                "%FW-6-SESS_AUDIT_TRAIL_START: Start {} session: initiator ({}) -- responder ({})",
+                proto_name(s.proto),
+                Self::initiator(&s),
+                Self::responder(&s)
+            );
+            self.push_event(EngineEvent::Audit(AuditLine { text }));
+        }
+        Verdict::Accept
+    }
+
+    fn local_id(&self, idx: u32) -> u32 {
+        let count = self.cfg.shard_count.max(1);
+        idx.wrapping_mul(count).wrapping_add(self.cfg.shard_index % count)
+    }
+
+    pub(crate) fn initiator(s: &Session) -> SocketAddr {
+        SocketAddr::new(ip_of(&s.init_addr, s.has(flag::V6)), s.init_port)
+    }
+
+    pub(crate) fn responder(s: &Session) -> SocketAddr {
+        SocketAddr::new(ip_of(&s.resp_addr, s.has(flag::V6)), s.resp_port)
+    }
+
+    fn direction(s: &Session) -> RuleDirection {
+        if s.has(flag::DIR_OUT) {
+            RuleDirection::Out
+        } else {
+            RuleDirection::In
+        }
+    }
+
+    /// Timeout of the session's current state, in milliseconds.
+    fn timeout_ms(&self, s: &Session) -> u64 {
+        let b = self.comp.binding(s.iface, dir_index(Self::direction(s)));
+        let base = match s.proto {
+            ip_proto::TCP => match s.tcp.sis {
+                SisState::SynSent | SisState::SynRcvd => self.comp.synwait_ms,
+                SisState::Open | SisState::FinWait => {
+                    b.and_then(|b| b.tcp_idle_ms).unwrap_or(self.comp.tcp_idle_ms)
+                }
+                SisState::Closing | SisState::Closed => self.comp.finwait_ms,
+            },
+            _ => b.and_then(|b| b.udp_idle_ms).unwrap_or(self.comp.udp_idle_ms),
+        };
+        if s.has(flag::STANDBY) {
+            base + 2 * self.comp.ha_interval_ms
+        } else {
+            base
+        }
+    }
+
+    fn sends_updates(&self, s: &Session) -> bool {
+        s.has(flag::HA) && !s.has(flag::STANDBY) && self.role == HaRole::Active
+    }
+
+    /// Absolute engine time (ms) at which the session next needs attention.
+    fn due_ms(&self, s: &Session) -> u64 {
+        let now32 = self.now32();
+        let timeout = self.timeout_ms(s);
+        let idle = u64::from(now32.wrapping_sub(s.last_ms));
+        let mut due = self.now_ms + timeout.saturating_sub(idle);
+        if self.sends_updates(s) {
+            let since = u64::from(now32.wrapping_sub(s.ha_last_ms));
+            due = due.min(self.now_ms + self.comp.ha_interval_ms.saturating_sub(since));
+        }
+        due
+    }
+
+    /// The HA record of entry `idx` at the engine's current time.
+    fn record(&self, idx: u32) -> SessionRecord {
+        self.record_at(idx, self.now_ms)
+    }
+
+    /// The HA record of entry `idx` at engine time `now_ms`.
+    fn record_at(&self, idx: u32, now_ms: u64) -> SessionRecord {
+        let s = &self.table.slab[idx as usize];
+        let tcp = s.proto == ip_proto::TCP;
+        SessionRecord {
+            id: HaSessionId(s.ha_id),
+            key: FlowKey {
+                proto: L4Proto(s.proto),
+                initiator: Self::initiator(s),
+                responder: Self::responder(s),
+            },
+            interface: s.iface,
+            direction: Self::direction(s),
+            state: s.tcp.sis.code(),
+            initiator_tcp: if tcp {
+                s.tcp.record(Side::Initiator)
+            } else {
+                TcpDirectionRecord::default()
+            },
+            responder_tcp: if tcp {
+                s.tcp.record(Side::Responder)
+            } else {
+                TcpDirectionRecord::default()
+            },
+            bytes_initiator: s.bytes[0],
+            bytes_responder: s.bytes[1],
+            age_s: ((now_ms / 1000) as u32).saturating_sub(s.created_s),
+            idle_ms: (now_ms as u32).wrapping_sub(s.last_ms),
+        }
+    }
+
+    fn end_session(&mut self, idx: u32, reason: EndReason) {
+        let Some(s) = self.table.remove(idx) else { return };
+        self.account(&s, false);
+        self.update_blocking();
+        match reason {
+            EndReason::Expired => self.stats.expired += 1,
+            EndReason::Reset => self.stats.reset += 1,
+            EndReason::Cleared => self.stats.cleared += 1,
+            EndReason::HaRemoved | EndReason::Flushed => {}
+        }
+        if reason == EndReason::Flushed {
+            return;
+        }
+        if s.has(flag::HA) && !s.has(flag::STANDBY) && reason != EndReason::HaRemoved {
+            self.stats.ha_deletes += 1;
+            self.push_event(EngineEvent::HaDelete(HaSessionId(s.ha_id)));
+        }
+        if self.cfg.audit_trail {
+            let text = if s.has(flag::STANDBY) {
+                format!(
+                    "%FW-HA-6-SESS_AUDIT_TRAIL_STDBY_STOP: Stop {} standby session: initiator ({}) -- responder ({})",
+                    proto_name(s.proto),
+                    Self::initiator(&s),
+                    Self::responder(&s)
+                )
+            } else {
+                format!(
+                    "%FW-6-SESS_AUDIT_TRAIL_STOP: Stop {} session: initiator ({}) sent {} bytes -- responder ({}) sent {} bytes",
+                    proto_name(s.proto),
+                    Self::initiator(&s),
+                    s.bytes[0],
+                    Self::responder(&s),
+                    s.bytes[1]
+                )
+            };
+            self.push_event(EngineEvent::Audit(AuditLine { text }));
+        }
+    }
+
+    /// Runs the timers due at `now`: expiries and HA periodic updates.
+    pub fn handle_timeout(&mut self, now: Instant) {
+        self.observe(now);
+        let target = self.now_ms / TICK_MS;
+        let Some(cur) = self.table.tick else { return };
+        if target <= cur {
+            return;
+        }
+        let first = if target - cur > crate::table::SLOTS as u64 {
+            target - crate::table::SLOTS as u64 + 1
+        } else {
+            cur + 1
+        };
+        let mut batch = std::mem::take(&mut self.scratch);
+        for tick in first..=target {
+            self.table.tick = Some(tick);
+            batch.clear();
+            self.table.take_slot(tick, &mut batch);
+            for &idx in &batch {
+                self.fire(idx);
+            }
+        }
+        batch.clear();
+        self.scratch = batch;
+    }
+
+    fn fire(&mut self, idx: u32) {
+        let s = self.table.slab[idx as usize];
+        if !s.has(flag::LIVE) {
+            return;
+        }
+        let now32 = self.now32();
+        let idle = u64::from(now32.wrapping_sub(s.last_ms));
+        if idle >= self.timeout_ms(&s) {
+            self.end_session(idx, EndReason::Expired);
+            return;
+        }
+        if self.sends_updates(&s) && u64::from(now32.wrapping_sub(s.ha_last_ms)) >= self.comp.ha_interval_ms {
+            self.table.slab[idx as usize].ha_last_ms = now32;
+            self.stats.ha_updates += 1;
+            let rec = self.record(idx);
+            self.push_event(EngineEvent::HaUpdate(rec));
+        }
+        let due = self.due_ms(&self.table.slab[idx as usize]);
+        self.table.link(idx, due);
+    }
+
+    /// When [`handle_timeout`](Self::handle_timeout) should next run (the next wheel tick while any session
+    /// exists).
+    pub fn poll_timeout(&self) -> Option<Instant> {
+        if self.table.len() == 0 {
+            return None;
+        }
+        self.table.tick.map(|t| Instant::from_millis((t + 1) * TICK_MS))
+    }
+
+    /// The next output event.
+    pub fn poll_event(&mut self) -> Option<EngineEvent> {
+        self.events.pop_front()
+    }
+
+    /// Snapshot of every session for `show ip inspect [ha] sessions`.
+    pub fn sessions(&self, now: Instant) -> Vec<SessionStatus> {
+        let now_ms = self.now_ms.max(now.as_millis());
+        let now32 = now_ms as u32;
+        self.table
+            .live()
+            .map(|idx| {
+                let s = &self.table.slab[idx as usize];
+                let dir = Self::direction(s);
+                let iface_cfg = self.cfg.interfaces.get(usize::from(s.iface));
+                let return_acl = iface_cfg.and_then(|i| match dir {
+                    RuleDirection::Out => i.acl_in.clone(),
+                    RuleDirection::In => i.acl_out.clone(),
+                });
+                SessionStatus {
+                    id: s.ha_id,
+                    proto: proto_name(s.proto).to_string(),
+                    initiator: Self::initiator(s),
+                    responder: Self::responder(s),
+                    state: s.tcp.sis.ios_name().to_string(),
+                    half_open: match s.proto {
+                        ip_proto::TCP => s.tcp.sis.is_half_open(),
+                        _ => s.bytes[1] == 0,
+                    },
+                    interface: iface_cfg.map_or_else(|| format!("#{}", s.iface), |i| i.name.clone()),
+                    interface_index: s.iface,
+                    direction: match dir {
+                        RuleDirection::In => "in".to_string(),
+                        RuleDirection::Out => "out".to_string(),
+                    },
+                    bytes_initiator: s.bytes[0],
+                    bytes_responder: s.bytes[1],
+                    age_s: (now_ms / 1000).saturating_sub(u64::from(s.created_s)),
+                    idle_s: u64::from(now32.wrapping_sub(s.last_ms)) / 1000,
+                    timeout_s: (self.timeout_ms(s) / 1000) as u32,
+                    ha_state: if s.has(flag::STANDBY) {
+                        HaState::Standby
+                    } else if s.has(flag::HA) {
+                        HaState::Active
+                    } else {
+                        HaState::None
+                    },
+                    return_acl,
+                }
+            })
+            .collect()
+    }
+
+    /// Counters and gauges.
+    pub fn stats(&self) -> EngineStats {
+        let mut st = self.stats.clone();
+        st.sessions = u64::from(self.table.len());
+        st.half_open = self.half_open;
+        st.standby_sessions = self.standby;
+        st.ha_active_sessions = self.ha_active;
+        st.half_open_blocking = self.blocking;
+        st.table_bytes = self.table.allocated_bytes() as u64;
+        st
+    }
+
+    /// ACLs with hit counters for `show ip access-lists`.
+    pub fn acl_status(&self) -> Vec<AclStatus> {
+        self.comp.acls.iter().map(|a| a.status()).collect()
+    }
+
+    /// `clear ip inspect sessions`: ends every session of this router (standby copies are kept); HA
+    /// sessions emit deletes and audit lines as when they end normally.
+    pub fn clear_sessions(&mut self) {
+        let live: Vec<u32> = self.table.live().collect();
+        for idx in live {
+            if !self.table.slab[idx as usize].has(flag::STANDBY) {
+                self.end_session(idx, EndReason::Cleared);
+            }
+        }
+    }
+
+    /// `clear ip access-lists counters`.
+    pub fn clear_acl_counters(&mut self) {
+        self.comp.acls.iter_mut().for_each(|a| a.clear_counters());
+    }
+
+    /// Number of live sessions.
+    pub fn session_count(&self) -> u32 {
+        self.table.len()
+    }
+}
+
+#[cfg(test)]
+pub(crate) mod tests;

@@ -1,0 +1,175 @@
+//! The real engine behind the NFQUEUE data plane, in network namespaces client — router — server.
+//!
+//! Router config (see `netns_support::inspect_out_config`): `ip inspect name P tcp` / `udp`,
+//! `ip inspect P out` and `ip access-group DENY-IN in` (deny ip any any) on the server-side interface.
+//! Checked: TCP and UDP out and back pass, unsolicited inbound is dropped and counted as an ACL drop,
+//! an idle UDP session expires, an RST closes a TCP session, sessions are listed while they live, and
+//! the rules are gone after stop. Needs root (CI runs as root).
+
+mod netns_support;
+
+use std::io::{Read, Write};
+use std::net::{Ipv4Addr, SocketAddr, SocketAddrV4, TcpListener, TcpStream, UdpSocket};
+use std::time::Duration;
+
+use inspect::driver::{DataPlane, DataPlaneSpec, EngineDataPlane};
+use inspect::status::SessionStatus;
+use netns_support::{CLIENT, Lab, R_CLIENT_IF, R_SERVER_IF, SERVER, poll_until, spawn_in_ns};
+
+fn start(lab: &Lab, udp_idle_s: u32) -> EngineDataPlane {
+    let spec = DataPlaneSpec::new(
+        netns_support::inspect_out_config(udp_idle_s),
+        vec![(0, R_CLIENT_IF.to_owned()), (1, R_SERVER_IF.to_owned())],
+        timebase::MonotonicClock::start(),
+    );
+    Lab::in_ns(&lab.router, move || DataPlane::start(spec)).expect("data plane starts")
+}
+
+fn find(sessions: &[SessionStatus], proto: &str, responder_port: u16) -> Option<SessionStatus> {
+    sessions
+        .iter()
+        .find(|s| s.proto == proto && s.responder == SocketAddr::from((SERVER, responder_port)))
+        .cloned()
+}
+
+/// A TCP echo listener in the server namespace answering one connection.
+fn tcp_echo_once(lab: &Lab, port: u16) -> std::thread::JoinHandle<()> {
+    let listener = Lab::in_ns(&lab.server, move || {
+        TcpListener::bind((SERVER, port)).expect("listen")
+    });
+    std::thread::spawn(move || {
+        if let Ok((mut s, _)) = listener.accept() {
+            let mut buf = [0u8; 1024];
+            while let Ok(n) = s.read(&mut buf) {
+                if n == 0 || s.write_all(&buf[..n]).is_err() {
+                    break;
+                }
+            }
+        }
+    })
+}
+
+#[test]
+fn tcp_out_and_back_is_inspected_and_rst_closes_it() {
+    let lab = Lab::new("i1");
+    let dp = start(&lab, 30);
+    let server = tcp_echo_once(&lab, 7100);
+    let (tx, rx) = std::sync::mpsc::channel::<()>();
+    let (res_tx, res_rx) = std::sync::mpsc::channel();
+    let client = spawn_in_ns(&lab.client, move || {
+        let mut s = TcpStream::connect_timeout(&(SERVER, 7100).into(), Duration::from_secs(5))
+            .expect("connect through the inspecting router");
+        s.set_read_timeout(Some(Duration::from_secs(5))).expect("timeout");
+        s.write_all(b"hello").expect("write");
+        let mut buf = [0u8; 5];
+        s.read_exact(&mut buf).expect("echo comes back");
+        res_tx.send(buf).expect("result");
+        // Hold the connection until the test has looked at the session, then reset it.
+        let _ = rx.recv();
+        let sock = socket2::Socket::from(s);
+        sock.set_linger(Some(Duration::ZERO)).expect("linger");
+        drop(sock);
+    });
+    assert_eq!(
+        &res_rx.recv_timeout(Duration::from_secs(10)).expect("echo"),
+        b"hello"
+    );
+
+    let s = poll_until(Duration::from_secs(5), || {
+        find(&dp.sessions().expect("sessions"), "tcp", 7100).filter(|s| s.state == "SIS_OPEN")
+    })
+    .expect("established TCP session listed");
+    assert_eq!(s.initiator.ip(), std::net::IpAddr::V4(CLIENT));
+    assert_eq!(s.interface, R_SERVER_IF);
+    assert_eq!(s.direction, "out");
+    assert!(s.bytes_initiator > 0 && s.bytes_responder > 0, "{s:?}");
+
+    tx.send(()).expect("reset");
+    client.join().expect("client");
+    let stats = poll_until(Duration::from_secs(5), || {
+        let st = dp.status().expect("status");
+        let gone = find(&dp.sessions().expect("sessions"), "tcp", 7100).is_none();
+        (gone && st.engine.reset >= 1).then_some(st)
+    })
+    .expect("RST removes the session");
+    assert_eq!(stats.engine.drops.acl_denied, 0, "{:?}", stats.engine.drops);
+    server.join().expect("server");
+
+    dp.stop().expect("stop");
+    let rules = lab.router_rules();
+    assert!(
+        !rules.contains("IOSHA") && !rules.contains("iosha"),
+        "rules left behind: {rules}"
+    );
+}
+
+#[test]
+fn udp_out_and_back_passes_then_expires_and_unsolicited_inbound_is_dropped() {
+    let lab = Lab::new("i2");
+    let dp = start(&lab, 1);
+
+    // UDP echo in the server namespace.
+    let echo = spawn_in_ns(&lab.server, || {
+        let sock = UdpSocket::bind((SERVER, 7101)).expect("bind");
+        sock.set_read_timeout(Some(Duration::from_secs(10)))
+            .expect("timeout");
+        let mut buf = [0u8; 64];
+        if let Ok((n, peer)) = sock.recv_from(&mut buf) {
+            let _ = sock.send_to(&buf[..n], peer);
+        }
+    });
+    let got = Lab::in_ns(&lab.client, || {
+        let sock = UdpSocket::bind((CLIENT, 0)).expect("bind");
+        sock.set_read_timeout(Some(Duration::from_secs(5)))
+            .expect("timeout");
+        sock.send_to(b"ping", (SERVER, 7101)).expect("send");
+        let mut buf = [0u8; 64];
+        sock.recv_from(&mut buf).map(|(n, _)| buf[..n].to_vec())
+    });
+    assert_eq!(got.expect("UDP reply through the pinhole"), b"ping");
+    echo.join().expect("echo");
+    let s = find(&dp.sessions().expect("sessions"), "udp", 7101).expect("UDP session listed");
+    assert_eq!((s.interface.as_str(), s.direction.as_str()), (R_SERVER_IF, "out"));
+    assert!(s.bytes_initiator > 0 && s.bytes_responder > 0, "{s:?}");
+
+    // Idle time 1 s: the worker's timer removes the session.
+    poll_until(Duration::from_secs(10), || {
+        find(&dp.sessions().expect("sessions"), "udp", 7101)
+            .is_none()
+            .then_some(())
+    })
+    .expect("idle UDP session expires");
+    assert!(dp.status().expect("status").engine.expired >= 1);
+
+    // Unsolicited inbound: UDP and a TCP SYN from the server side never reach the client.
+    let (udp_in, tcp_in) = Lab::in_ns(&lab.client, || {
+        let u = UdpSocket::bind((CLIENT, 7102)).expect("bind");
+        let t = TcpListener::bind((CLIENT, 7103)).expect("listen");
+        (u, t)
+    });
+    Lab::in_ns(&lab.server, || {
+        let sock = UdpSocket::bind((SERVER, 0)).expect("bind");
+        for _ in 0..3 {
+            sock.send_to(b"unsolicited", (CLIENT, 7102)).expect("send");
+        }
+        let r = TcpStream::connect_timeout(&SocketAddr::from((CLIENT, 7103)), Duration::from_millis(1500));
+        assert!(r.is_err(), "inbound TCP connection must not get through");
+    });
+    udp_in.set_nonblocking(true).expect("nonblocking");
+    let mut buf = [0u8; 64];
+    assert!(udp_in.recv_from(&mut buf).is_err(), "unsolicited UDP got through");
+    drop(tcp_in);
+    let st = poll_until(Duration::from_secs(5), || {
+        let st = dp.status().expect("status");
+        (st.engine.drops.acl_denied >= 4).then_some(st)
+    })
+    .expect("inbound drops counted as ACL denials");
+    let dropped: u64 = st.workers.iter().map(|w| w.counters.dropped).sum();
+    assert!(dropped >= 4, "{st:?}");
+    assert!(find(&dp.sessions().expect("sessions"), "udp", 7102).is_none());
+
+    dp.stop().expect("stop");
+    assert!(!lab.router_rules().contains("IOSHA"));
+    let _ = Ipv4Addr::UNSPECIFIED;
+    let _ = SocketAddrV4::new(CLIENT, 0);
+}

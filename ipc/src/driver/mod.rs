@@ -1,0 +1,434 @@
+//! The association driver (feature `runtime`): one OS thread running a current-thread tokio runtime owns
+//! the sans-IO [`Association`] (the userspace SCTP stack is `!Send`) and its packet path. Clients talk to
+//! it through a cloneable [`IpcHandle`] (non-blocking, bounded) and receive [`IpcEvent`]s on a bounded
+//! channel.
+//!
+//! Logs: `target: "syslog"` lines (`%IPC-5-ASSOC_UP`, `%IPC-4-ASSOC_DOWN`, `%IPC-3-AUTH_FAIL`,
+//! `%IPC-4-PATH_CHANGE`, `%IPC-6-TRANSPORT`), and debug lines on `debug.ipc` (messages, notices) and
+//! `debug.sctp` (packets).
+
+pub(crate) mod io;
+pub mod kernel;
+mod select;
+
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::Duration as StdDuration;
+
+use timebase::Instant;
+use tokio::sync::{Notify, mpsc, oneshot};
+
+use crate::assoc::{Action, Association, IpcEvent, Notice};
+use crate::config::AssociationConfig;
+use crate::envelope::{ClientId, MAX_PAYLOAD_LEN, MessageKind};
+use crate::error::{IpcError, SendError};
+use crate::status::AssociationStatus;
+
+pub use select::{Selected, kernel_sctp_available, raw_ip_available, select_transport};
+
+/// What [`spawn`] returns: the handle and the event receiver.
+pub type Spawned = (IpcHandle, mpsc::Receiver<IpcEvent>);
+
+/// Capacity of the command queue from the handles to the driver (messages).
+pub const COMMAND_QUEUE: usize = 8192;
+/// Capacity of the event queue from the driver to the client.
+pub const EVENT_QUEUE: usize = 8192;
+/// How often the published status snapshot is refreshed.
+pub const STATUS_REFRESH: StdDuration = StdDuration::from_millis(100);
+const BATCH: usize = 256;
+
+enum Command {
+    Send {
+        client: ClientId,
+        kind: MessageKind,
+        payload: Vec<u8>,
+    },
+    Status(oneshot::Sender<AssociationStatus>),
+}
+
+#[derive(Default)]
+struct HandleCounters {
+    queue_full: AtomicU64,
+    not_up: AtomicU64,
+    too_large: AtomicU64,
+    rx_queue_full: AtomicU64,
+}
+
+struct Shared {
+    up: AtomicBool,
+    stop: AtomicBool,
+    stop_notify: Notify,
+    status: Mutex<Option<AssociationStatus>>,
+    counters: HandleCounters,
+}
+
+/// A cloneable, non-blocking handle to a running association.
+#[derive(Clone)]
+pub struct IpcHandle {
+    tx: mpsc::Sender<Command>,
+    shared: Arc<Shared>,
+}
+
+impl std::fmt::Debug for IpcHandle {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("IpcHandle").field("up", &self.is_up()).finish()
+    }
+}
+
+impl IpcHandle {
+    /// Queues a message for the peer. Never blocks: fails with [`SendError::NotConnected`] while the
+    /// association is down and [`SendError::QueueFull`] when the bounded queue is full (both counted).
+    pub fn send(&self, client: ClientId, kind: MessageKind, payload: Vec<u8>) -> Result<(), SendError> {
+        let c = &self.shared.counters;
+        if payload.len() > MAX_PAYLOAD_LEN {
+            c.too_large.fetch_add(1, Ordering::Relaxed);
+            return Err(SendError::TooLarge(payload.len()));
+        }
+        if !self.shared.up.load(Ordering::Acquire) {
+            c.not_up.fetch_add(1, Ordering::Relaxed);
+            return Err(SendError::NotConnected);
+        }
+        match self.tx.try_send(Command::Send {
+            client,
+            kind,
+            payload,
+        }) {
+            Ok(()) => Ok(()),
+            Err(mpsc::error::TrySendError::Full(_)) => {
+                c.queue_full.fetch_add(1, Ordering::Relaxed);
+                Err(SendError::QueueFull)
+            }
+            Err(mpsc::error::TrySendError::Closed(_)) => Err(SendError::Stopped),
+        }
+    }
+
+    /// Whether the association is up.
+    pub fn is_up(&self) -> bool {
+        self.shared.up.load(Ordering::Acquire)
+    }
+
+    /// The latest status snapshot (refreshed every [`STATUS_REFRESH`] and at every up/down change).
+    pub fn status(&self) -> Option<AssociationStatus> {
+        let snap = self.shared.status.lock().ok()?.clone();
+        snap.map(|s| self.merge(s))
+    }
+
+    /// A fresh status snapshot from the driver.
+    pub async fn status_now(&self) -> Option<AssociationStatus> {
+        let (tx, rx) = oneshot::channel();
+        self.tx.send(Command::Status(tx)).await.ok()?;
+        rx.await.ok().map(|s| self.merge(s))
+    }
+
+    fn merge(&self, mut s: AssociationStatus) -> AssociationStatus {
+        let c = &self.shared.counters;
+        s.stats.drop_queue_full += c.queue_full.load(Ordering::Relaxed);
+        s.stats.drop_not_up += c.not_up.load(Ordering::Relaxed);
+        s.stats.drop_too_large += c.too_large.load(Ordering::Relaxed);
+        s.stats.drop_rx_queue_full += c.rx_queue_full.load(Ordering::Relaxed);
+        s
+    }
+
+    /// Stops the association (the peer is told with an ABORT) and the driver thread.
+    pub fn shutdown(&self) {
+        self.shared.stop.store(true, Ordering::Release);
+        self.shared.stop_notify.notify_one();
+    }
+}
+
+impl Association {
+    /// Starts an association driver on its own thread; see [`spawn`].
+    pub fn spawn(cfg: AssociationConfig) -> Result<Spawned, IpcError> {
+        spawn(cfg)
+    }
+}
+
+/// Selects the transport (`cfg.transport`), opens it, and starts the association on its own thread.
+/// The thread inherits the caller's network namespace.
+pub fn spawn(cfg: AssociationConfig) -> Result<Spawned, IpcError> {
+    let cfg = cfg.validated()?;
+    start(cfg, None)
+}
+
+/// Two associations joined by an in-memory link (for driver-level tests without a network).
+pub fn spawn_memory_pair(
+    cfg_a: AssociationConfig,
+    cfg_b: AssociationConfig,
+) -> Result<(Spawned, Spawned), IpcError> {
+    let (a_tx, b_rx) = mpsc::channel(4096);
+    let (b_tx, a_rx) = mpsc::channel(4096);
+    let a = start(
+        cfg_a.validated()?,
+        Some(io::PacketIo::Memory { tx: a_tx, rx: a_rx }),
+    )?;
+    let b = start(
+        cfg_b.validated()?,
+        Some(io::PacketIo::Memory { tx: b_tx, rx: b_rx }),
+    )?;
+    Ok((a, b))
+}
+
+fn boot_id() -> u64 {
+    use std::hash::{BuildHasher, Hasher};
+    let mut h = std::collections::hash_map::RandomState::new().build_hasher();
+    h.write_u128(
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.as_nanos()),
+    );
+    h.write_u32(std::process::id());
+    h.finish()
+}
+
+fn start(cfg: AssociationConfig, memory: Option<io::PacketIo>) -> Result<Spawned, IpcError> {
+    let (cmd_tx, cmd_rx) = mpsc::channel(COMMAND_QUEUE);
+    let (ev_tx, ev_rx) = mpsc::channel(EVENT_QUEUE);
+    let shared = Arc::new(Shared {
+        up: AtomicBool::new(false),
+        stop: AtomicBool::new(false),
+        stop_notify: Notify::new(),
+        status: Mutex::new(None),
+        counters: HandleCounters::default(),
+    });
+    let (ready_tx, ready_rx) = std::sync::mpsc::channel::<Result<(), IpcError>>();
+    let thread_shared = shared.clone();
+    std::thread::Builder::new()
+        .name("ipc-assoc-1".into())
+        .spawn(move || {
+            let rt = match tokio::runtime::Builder::new_current_thread().enable_all().build() {
+                Ok(rt) => rt,
+                Err(source) => {
+                    let _ = ready_tx.send(Err(IpcError::Io {
+                        context: "starting runtime".into(),
+                        source,
+                    }));
+                    return;
+                }
+            };
+            rt.block_on(async move {
+                let opened = match memory {
+                    Some(io) => Ok((io, "memory")),
+                    None => select::open(&cfg),
+                };
+                let (packet_io, transport) = match opened {
+                    Ok(v) => v,
+                    Err(e) => {
+                        let _ = ready_tx.send(Err(e));
+                        return;
+                    }
+                };
+                let _ = ready_tx.send(Ok(()));
+                run(cfg, packet_io, transport, cmd_rx, ev_tx, thread_shared).await;
+            });
+        })
+        .map_err(|source| IpcError::Io {
+            context: "spawning the association thread".into(),
+            source,
+        })?;
+    match ready_rx.recv() {
+        Ok(Ok(())) => Ok((IpcHandle { tx: cmd_tx, shared }, ev_rx)),
+        Ok(Err(e)) => Err(e),
+        Err(_) => Err(IpcError::TransportUnavailable {
+            transport: "any",
+            reason: "driver thread ended".into(),
+        }),
+    }
+}
+
+struct Driver {
+    assoc: Association,
+    io: io::PacketIo,
+    events: mpsc::Sender<IpcEvent>,
+    shared: Arc<Shared>,
+    epoch: std::time::Instant,
+    remote: String,
+    transport: &'static str,
+}
+
+impl Driver {
+    fn now(&self) -> Instant {
+        Instant::from_micros(u64::try_from(self.epoch.elapsed().as_micros()).unwrap_or(u64::MAX))
+    }
+
+    fn publish(&self) {
+        let s = self.assoc.status(self.now());
+        if let Ok(mut slot) = self.shared.status.lock() {
+            *slot = Some(s);
+        }
+    }
+
+    async fn flush(&mut self) {
+        let mut changed = false;
+        while let Some(action) = self.assoc.poll_action() {
+            match action {
+                Action::Transmit { path, packet } => {
+                    tracing::trace!(target: "debug.sctp", "SCTP: sent {} bytes on path {path}", packet.len());
+                    if let Err(e) = self.io.send(path, &packet) {
+                        tracing::debug!(target: "debug.sctp", "SCTP: send on path {path} failed: {e}");
+                    }
+                }
+                Action::Event(ev) => {
+                    match &ev {
+                        IpcEvent::Up { peer_restarted } => {
+                            changed = true;
+                            self.shared.up.store(true, Ordering::Release);
+                            tracing::info!(target: "syslog",
+                                "%IPC-5-ASSOC_UP: Association 1 to {} is up over {} transport{}",
+                                self.remote, self.transport,
+                                if *peer_restarted { " (peer restarted)" } else { "" });
+                        }
+                        IpcEvent::Down { reason } => {
+                            changed = true;
+                            self.shared.up.store(false, Ordering::Release);
+                            tracing::warn!(target: "syslog",
+                                "%IPC-4-ASSOC_DOWN: Association 1 to {} is down: {reason}", self.remote);
+                        }
+                        IpcEvent::Message {
+                            client,
+                            kind,
+                            payload,
+                        } => {
+                            tracing::debug!(target: "debug.ipc",
+                                "IPC: rcvd client {} kind {} ({} bytes)", client.0, kind.name(), payload.len());
+                        }
+                    }
+                    if matches!(ev, IpcEvent::Message { .. }) {
+                        if self.events.try_send(ev).is_err() {
+                            self.shared.counters.rx_queue_full.fetch_add(1, Ordering::Relaxed);
+                        }
+                    } else {
+                        // State changes are never dropped: wait for the client to make room.
+                        let _ = self.events.send(ev).await;
+                    }
+                }
+                Action::Notice(n) => self.log_notice(n),
+            }
+        }
+        if changed {
+            self.publish();
+        }
+    }
+
+    fn log_notice(&self, n: Notice) {
+        match n {
+            Notice::AuthFailure(e) => tracing::error!(target: "syslog",
+                "%IPC-3-AUTH_FAIL: Association 1: message from {} refused: {e}", self.remote),
+            Notice::PathSwitch { from, to } => {
+                let cfg = self.assoc.config();
+                let desc = |i: usize| match (cfg.local_ips.get(i), cfg.remote_ips.get(i)) {
+                    (Some(l), Some(r)) => format!("{l} -> {r}"),
+                    _ => format!("pair {i}"),
+                };
+                tracing::warn!(target: "syslog",
+                    "%IPC-4-PATH_CHANGE: Association 1 moved from path {} to path {}", desc(from), desc(to));
+            }
+            Notice::DecodeFailure(e) => tracing::debug!(target: "debug.ipc", "IPC: dropped message: {e}"),
+            Notice::SctpEstablished => tracing::debug!(target: "debug.sctp", "SCTP: association established"),
+            Notice::Connecting => {
+                tracing::debug!(target: "debug.sctp", "SCTP: sending INIT to {}", self.remote)
+            }
+            Notice::ConnectFailed { retry_in } => tracing::debug!(target: "debug.sctp",
+                "SCTP: no answer from {}, next attempt in {} ms", self.remote, retry_in.as_millis()),
+            Notice::SctpError(e) => tracing::debug!(target: "debug.sctp", "SCTP: {e}"),
+        }
+    }
+}
+
+async fn run(
+    cfg: AssociationConfig,
+    io: io::PacketIo,
+    transport: &'static str,
+    mut commands: mpsc::Receiver<Command>,
+    events: mpsc::Sender<IpcEvent>,
+    shared: Arc<Shared>,
+) {
+    let remote = cfg
+        .remote_ips
+        .iter()
+        .map(ToString::to_string)
+        .collect::<Vec<_>>()
+        .join(",");
+    tracing::info!(target: "syslog", "%IPC-6-TRANSPORT: Association 1 uses the {transport} transport");
+    let mut assoc = Association::new(cfg, boot_id());
+    assoc.set_transport_name(transport);
+    let mut d = Driver {
+        assoc,
+        io,
+        events,
+        shared,
+        epoch: std::time::Instant::now(),
+        remote,
+        transport,
+    };
+    let now = d.now();
+    d.assoc.start(now);
+    d.flush().await;
+    d.publish();
+    let mut refresh = tokio::time::interval(STATUS_REFRESH);
+    let mut packets = Vec::with_capacity(64);
+    let mut batch = Vec::with_capacity(BATCH);
+    let mut foreign = 0u64;
+    loop {
+        if d.shared.stop.load(Ordering::Acquire) {
+            break;
+        }
+        let deadline = d.assoc.poll_timeout().map(|t| {
+            let wait = t.saturating_since(d.now()).to_std();
+            tokio::time::Instant::now() + wait
+        });
+        let sleep = async {
+            match deadline {
+                Some(t) => tokio::time::sleep_until(t).await,
+                None => std::future::pending().await,
+            }
+        };
+        tokio::select! {
+            biased;
+            () = d.shared.stop_notify.notified() => break,
+            r = d.io.recv_batch(&mut packets, 64, &mut foreign) => {
+                if let Err(e) = r {
+                    tracing::debug!(target: "debug.sctp", "SCTP: receive failed: {e}");
+                }
+                let now = d.now();
+                d.assoc.count_foreign_packets(std::mem::take(&mut foreign));
+                for (path, packet) in packets.drain(..) {
+                    tracing::trace!(target: "debug.sctp", "SCTP: rcvd {} bytes on path {path}", packet.len());
+                    d.assoc.handle_packet(now, path, &packet);
+                }
+            }
+            cmd = commands.recv() => {
+                let Some(cmd) = cmd else { break };
+                let mut next = Some(cmd);
+                while let Some(c) = next.take() {
+                    match c {
+                        Command::Send { client, kind, payload } => batch.push((client, kind, payload)),
+                        Command::Status(reply) => {
+                            let _ = reply.send(d.assoc.status(d.now()));
+                        }
+                    }
+                    if batch.len() < BATCH {
+                        next = commands.try_recv().ok();
+                    }
+                }
+                if !batch.is_empty() {
+                    let now = d.now();
+                    let n = batch.len();
+                    let results = d.assoc.send_batch(now, std::mem::take(&mut batch));
+                    let failed = results.iter().filter(|r| r.is_err()).count();
+                    tracing::trace!(target: "debug.ipc", "IPC: queued {} messages, {failed} refused", n - failed);
+                }
+            }
+            () = sleep => {
+                let now = d.now();
+                d.assoc.handle_timeout(now);
+            }
+            _ = refresh.tick() => d.publish(),
+        }
+        d.flush().await;
+    }
+    let now = d.now();
+    d.assoc.shutdown(now);
+    d.flush().await;
+    d.shared.up.store(false, Ordering::Release);
+    d.publish();
+}
