@@ -44,8 +44,10 @@ impl ConditionalEventHandler for QuestionMark {
         let line = ctx.line();
         let pos = ctx.pos().min(line.len());
         let (before, after) = line.split_at(pos);
-        *self.0.lock().unwrap_or_else(PoisonError::into_inner) =
-            Some(Interruption::Help { before: before.to_owned(), after: after.to_owned() });
+        *self.0.lock().unwrap_or_else(PoisonError::into_inner) = Some(Interruption::Help {
+            before: before.to_owned(),
+            after: after.to_owned(),
+        });
         Some(Cmd::AcceptLine)
     }
 }
@@ -70,11 +72,23 @@ impl Completer for ShellHelper {
     fn complete(&self, line: &str, pos: usize, _ctx: &Context<'_>) -> rustyline::Result<(usize, Vec<Pair>)> {
         let pos = pos.min(line.len());
         let typed = &line[..pos];
-        let answer = self.client.lock().unwrap_or_else(PoisonError::into_inner).call(Op::Complete, typed, false);
+        let answer =
+            self.client
+                .lock()
+                .unwrap_or_else(PoisonError::into_inner)
+                .call(Op::Complete, typed, false);
         match answer {
-            Ok(Response { ok: true, json: Some(serde_json::Value::String(completed)), .. }) if completed != typed => {
-                Ok((0, vec![Pair { display: completed.clone(), replacement: completed }]))
-            }
+            Ok(Response {
+                ok: true,
+                json: Some(serde_json::Value::String(completed)),
+                ..
+            }) if completed != typed => Ok((
+                0,
+                vec![Pair {
+                    display: completed.clone(),
+                    replacement: completed,
+                }],
+            )),
             _ => Ok((pos, Vec::new())),
         }
     }
@@ -120,7 +134,12 @@ fn show(text: &str) {
 /// Runs the shell on the daemon at `control` until `exit`, Ctrl-D or a broken connection.
 pub fn run(control: &Path) -> Result<(), ShellError> {
     let client: SharedClient = Arc::new(Mutex::new(Client::connect(control)?));
-    let call = |op: Op, line: &str| client.lock().unwrap_or_else(PoisonError::into_inner).call(op, line, false);
+    let call = |op: Op, line: &str| {
+        client
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .call(op, line, false)
+    };
 
     let config = Config::builder()
         .auto_add_history(false)
@@ -128,13 +147,18 @@ pub fn run(control: &Path) -> Result<(), ShellError> {
         .max_history_size(1000)?
         .build();
     let mut editor: Editor<ShellHelper, DefaultHistory> = Editor::with_config(config)?;
-    editor.set_helper(Some(ShellHelper { client: client.clone() }));
+    editor.set_helper(Some(ShellHelper {
+        client: client.clone(),
+    }));
     let stash: Stash = Arc::new(Mutex::new(None));
     editor.bind_sequence(
         KeyEvent::new('?', Modifiers::NONE),
         EventHandler::Conditional(Box::new(QuestionMark(stash.clone()))),
     );
-    editor.bind_sequence(KeyEvent::ctrl('Z'), EventHandler::Conditional(Box::new(CtrlZ(stash.clone()))));
+    editor.bind_sequence(
+        KeyEvent::ctrl('Z'),
+        EventHandler::Conditional(Box::new(CtrlZ(stash.clone()))),
+    );
     let history = history_path();
     if let Some(path) = &history {
         let _ = editor.load_history(path);

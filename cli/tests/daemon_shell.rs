@@ -33,7 +33,10 @@ impl Tmux {
             .unwrap();
         assert!(status.success(), "tmux new-session failed");
         // Keep the pane (and its text) after the shell exits so the test can see the exit.
-        let _ = tmux.cmd().args(["set-option", "-t", "t", "remain-on-exit", "on"]).status();
+        let _ = tmux
+            .cmd()
+            .args(["set-option", "-t", "t", "remain-on-exit", "on"])
+            .status();
         tmux
     }
 
@@ -45,12 +48,25 @@ impl Tmux {
 
     /// Types literal text (no Enter).
     fn type_text(&self, text: &str) {
-        assert!(self.cmd().args(["send-keys", "-t", "t", "-l", text]).status().unwrap().success());
+        assert!(
+            self.cmd()
+                .args(["send-keys", "-t", "t", "-l", text])
+                .status()
+                .unwrap()
+                .success()
+        );
     }
 
     /// Presses named keys (`Enter`, `Tab`, `C-u`, `C-d`).
     fn keys(&self, keys: &[&str]) {
-        assert!(self.cmd().args(["send-keys", "-t", "t"]).args(keys).status().unwrap().success());
+        assert!(
+            self.cmd()
+                .args(["send-keys", "-t", "t"])
+                .args(keys)
+                .status()
+                .unwrap()
+                .success()
+        );
     }
 
     /// Types a line and presses Enter.
@@ -61,9 +77,18 @@ impl Tmux {
 
     /// The whole pane with its scrollback, trailing blanks trimmed.
     fn screen(&self) -> String {
-        let out = self.cmd().args(["capture-pane", "-p", "-J", "-t", "t", "-S", "-"]).output().unwrap();
+        let out = self
+            .cmd()
+            .args(["capture-pane", "-p", "-J", "-t", "t", "-S", "-"])
+            .output()
+            .unwrap();
         let text = String::from_utf8_lossy(&out.stdout).into_owned();
-        text.lines().map(str::trim_end).collect::<Vec<_>>().join("\n").trim_end().to_owned()
+        text.lines()
+            .map(str::trim_end)
+            .collect::<Vec<_>>()
+            .join("\n")
+            .trim_end()
+            .to_owned()
     }
 
     /// The last non-empty line of the pane.
@@ -88,11 +113,17 @@ impl Tmux {
 
     /// Waits until the last line is exactly `text` (the cursor line, e.g. a fresh prompt).
     fn wait_last_line(&self, text: &str) {
-        self.wait(&format!("last line {text:?}"), |s| s.lines().last().map(str::trim_end) == Some(text));
+        self.wait(&format!("last line {text:?}"), |s| {
+            s.lines().last().map(str::trim_end) == Some(text)
+        });
     }
 
     fn pane_dead(&self) -> bool {
-        let out = self.cmd().args(["display-message", "-p", "-t", "t", "#{pane_dead}"]).output().unwrap();
+        let out = self
+            .cmd()
+            .args(["display-message", "-p", "-t", "t", "#{pane_dead}"])
+            .output()
+            .unwrap();
         String::from_utf8_lossy(&out.stdout).trim() == "1"
     }
 }
@@ -111,10 +142,18 @@ fn shell_through_a_pseudo_terminal() {
 
     // `?` lists the help at once and gives the typed text back.
     tmux.type_text("show ?");
-    let screen = tmux.wait("help for show", |s| s.contains("running-config") && s.ends_with("ha-R1#show"));
-    let help_line = screen.lines().find(|l| l.trim_start().starts_with("running-config")).unwrap();
+    let screen = tmux.wait("help for show", |s| {
+        s.contains("running-config") && s.ends_with("ha-R1#show")
+    });
+    let help_line = screen
+        .lines()
+        .find(|l| l.trim_start().starts_with("running-config"))
+        .unwrap();
     assert!(help_line.starts_with("  running-config"), "{help_line:?}");
-    assert!(help_line.trim_end().len() > "  running-config".len(), "help text missing: {help_line:?}");
+    assert!(
+        help_line.trim_end().len() > "  running-config".len(),
+        "help text missing: {help_line:?}"
+    );
     // The line is still editable: finish it.
     tmux.type_text("version");
     tmux.keys(&["Enter"]);
@@ -124,7 +163,9 @@ fn shell_through_a_pseudo_terminal() {
     // TAB completes a unique prefix.
     tmux.type_text("sh");
     tmux.keys(&["Tab"]);
-    tmux.wait("TAB completion of sh", |s| s.lines().last().is_some_and(|l| l.starts_with("ha-R1#show")));
+    tmux.wait("TAB completion of sh", |s| {
+        s.lines().last().is_some_and(|l| l.starts_with("ha-R1#show"))
+    });
     tmux.keys(&["C-u"]);
     tmux.wait_last_line("ha-R1#");
 
@@ -136,14 +177,23 @@ fn shell_through_a_pseudo_terminal() {
 
     // A line the tree refuses: caret under the bad token, counting the prompt.
     tmux.line("standby 1 timers 0 10");
-    let screen = tmux.wait("the invalid-input error", |s| s.contains("% Invalid input detected at '^' marker."));
+    let screen = tmux.wait("the invalid-input error", |s| {
+        s.contains("% Invalid input detected at '^' marker.")
+    });
     let lines: Vec<&str> = screen.lines().collect();
-    let at = lines.iter().rposition(|l| *l == "ha-R1(config-if)#standby 1 timers 0 10").unwrap();
-    assert_eq!(lines[at + 1].find('^'), Some("ha-R1(config-if)#standby 1 timers ".len()), "{screen}");
+    let at = lines
+        .iter()
+        .rposition(|l| *l == "ha-R1(config-if)#standby 1 timers 0 10")
+        .unwrap();
+    assert_eq!(
+        lines[at + 1].find('^'),
+        Some("ha-R1(config-if)#standby 1 timers ".len()),
+        "{screen}"
+    );
     tmux.wait_last_line("ha-R1(config-if)#");
 
-    // A valid line that breaks a whole-config rule is rejected; the running config keeps priority 60.
-    tmux.line("standby 1 timers 5 3");
+    // A valid line that breaks a whole-config rule (VIP outside the subnet) is rejected.
+    tmux.line("standby 1 ip 192.168.9.9");
     tmux.wait("the rejected change", |s| s.contains("% Change rejected"));
     tmux.wait_last_line("ha-R1(config-if)#");
 
@@ -157,7 +207,7 @@ fn shell_through_a_pseudo_terminal() {
     tmux.wait_last_line("ha-R1#");
     let saved = std::fs::read_to_string(&daemon.config).unwrap();
     assert!(saved.contains("standby 1 priority 95"), "{saved}");
-    assert!(!saved.contains("standby 1 timers 5 3"), "{saved}");
+    assert!(!saved.contains("192.168.9.9"), "{saved}");
 
     // History: Up recalls the last command.
     tmux.keys(&["Up"]);

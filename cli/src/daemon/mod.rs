@@ -168,7 +168,8 @@ async fn serve_connection(stream: UnixStream, core: SharedCore) {
                     format!("% Malformed request: longer than {MAX_REQUEST_BYTES} bytes"),
                     lock(&core).prompt(id),
                 ),
-                false,
+                // The line codec cannot resynchronise after an overlong line: answer, then close.
+                true,
             ),
             Err(LinesCodecError::Io(e)) => (
                 Response::error(format!("% Malformed request: {e}"), lock(&core).prompt(id)),

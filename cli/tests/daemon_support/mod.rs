@@ -105,7 +105,13 @@ impl Daemon {
                 s.push('\n');
             }
         });
-        let mut daemon = Self { child: Some(child), dir, config, socket, stderr };
+        let mut daemon = Self {
+            child: Some(child),
+            dir,
+            config,
+            socket,
+            stderr,
+        };
         wait_for("the control socket", || {
             if let Some(status) = daemon.child.as_mut().unwrap().try_wait().unwrap() {
                 panic!("daemon exited early ({status}):\n{}", daemon.stderr());
@@ -122,14 +128,21 @@ impl Daemon {
 
     /// Waits until stderr contains `text` (counting occurrences beyond `already`).
     pub fn wait_stderr(&self, text: &str, occurrences: usize) {
-        wait_for(&format!("{occurrences} x {text:?} on the daemon's stderr"), || {
-            (self.stderr().matches(text).count() >= occurrences).then_some(())
-        });
+        wait_for(
+            &format!("{occurrences} x {text:?} on the daemon's stderr"),
+            || (self.stderr().matches(text).count() >= occurrences).then_some(()),
+        );
     }
 
     /// Runs `iosha exec` with these arguments (after `--control SOCK`).
     pub fn exec(&self, args: &[&str]) -> Output {
-        Command::new(IOSHA).arg("exec").arg("--control").arg(&self.socket).args(args).output().unwrap()
+        Command::new(IOSHA)
+            .arg("exec")
+            .arg("--control")
+            .arg(&self.socket)
+            .args(args)
+            .output()
+            .unwrap()
     }
 
     /// Runs `iosha exec`, asserting success; returns stdout.
@@ -191,7 +204,12 @@ impl Drop for Daemon {
 
 /// Runs a command that must finish by itself, killing it (and failing) after [`DEADLINE`].
 pub fn output_within_deadline(cmd: &mut Command) -> Output {
-    let mut child = cmd.stdin(Stdio::null()).stdout(Stdio::piped()).stderr(Stdio::piped()).spawn().unwrap();
+    let mut child = cmd
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
     let start = Instant::now();
     loop {
         if child.try_wait().unwrap().is_some() {
