@@ -131,6 +131,20 @@ fn show(text: &str) {
     }
 }
 
+/// Shows the `?` after the line just left, as IOS echoes it (`ha-R1#show ?`). The editor has moved to the next
+/// row already, so this goes one row up, when the line did not wrap.
+fn echo_question_mark(editor: &mut Editor<ShellHelper, DefaultHistory>, prompt: &str, line: &str) {
+    use std::io::Write as _;
+    let width = prompt.chars().count() + line.chars().count();
+    if let Some((columns, _)) = editor.dimensions()
+        && width + 1 < usize::from(columns)
+    {
+        let mut out = std::io::stdout().lock();
+        let _ = write!(out, "\x1b[A\x1b[{}G?\r\n", width + 1);
+        let _ = out.flush();
+    }
+}
+
 /// Runs the shell on the daemon at `control` until `exit`, Ctrl-D or a broken connection.
 pub fn run(control: &Path) -> Result<(), ShellError> {
     let client: SharedClient = Arc::new(Mutex::new(Client::connect(control)?));
@@ -180,6 +194,7 @@ pub fn run(control: &Path) -> Result<(), ShellError> {
         let interruption = stash.lock().unwrap_or_else(PoisonError::into_inner).take();
         match interruption {
             Some(Interruption::Help { before, after }) => {
+                echo_question_mark(&mut editor, &prompt, &line);
                 match call(Op::Help, &before) {
                     Ok(r) => {
                         show(&r.output);

@@ -145,6 +145,10 @@ fn shell_through_a_pseudo_terminal() {
     let screen = tmux.wait("help for show", |s| {
         s.contains("running-config") && s.ends_with("ha-R1#show")
     });
+    assert!(
+        screen.contains("ha-R1#show ?\n"),
+        "the ? is echoed as IOS does:\n{screen}"
+    );
     let help_line = screen
         .lines()
         .find(|l| l.trim_start().starts_with("running-config"))

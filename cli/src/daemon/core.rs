@@ -213,8 +213,8 @@ impl DaemonCore {
                 candidate,
                 mode: new_mode,
             } => match self.commit(candidate) {
-                Ok(notes) => {
-                    if let Some(s) = self.sessions.get_mut(&id) {
+                Ok((changed, notes)) => {
+                    if let (true, Some(s)) = (changed, self.sessions.get_mut(&id)) {
                         s.changed = true;
                     }
                     self.change_mode(id, new_mode);
@@ -266,7 +266,11 @@ impl DaemonCore {
     /// Validates `candidate` whole and makes it the running configuration, or explains why not (running
     /// configuration untouched). Problems that more lines can fix ("pending") do not block the change; they
     /// are returned as notes, and the components keep the last complete configuration until they are fixed.
-    fn commit(&mut self, candidate: Config) -> Result<String, String> {
+    /// Returns whether anything changed, and the notes.
+    fn commit(&mut self, candidate: Config) -> Result<(bool, String), String> {
+        if candidate == self.running {
+            return Ok((false, String::new()));
+        }
         let problems = config::validate(&candidate);
         let (pending, hard): (Vec<&Problem>, Vec<&Problem>) = problems.iter().partition(|p| p.pending);
         if !hard.is_empty() {
@@ -289,7 +293,7 @@ impl DaemonCore {
         for p in pending {
             let _ = writeln!(notes, "% Not in effect until complete: {}", p.message);
         }
-        Ok(notes.trim_end().to_owned())
+        Ok((true, notes.trim_end().to_owned()))
     }
 
     /// Rereads the configuration file (SIGHUP). On any error the running configuration is kept and the
