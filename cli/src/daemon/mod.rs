@@ -11,6 +11,8 @@
 pub mod component;
 pub mod core;
 pub mod persist;
+#[cfg(test)]
+mod tests;
 
 use std::io;
 use std::os::unix::fs::{FileTypeExt as _, MetadataExt as _, PermissionsExt as _};
