@@ -149,3 +149,26 @@ fn bad_values_in_a_file_are_errors_with_caret() {
     );
     assert_eq!(report.errors[0].line, 2);
 }
+
+#[test]
+fn a_supported_command_in_the_wrong_mode_is_an_error() {
+    let text = "interface Ethernet0/0\nexit\nstandby 1 ip 10.0.0.3\nlogging host 1.2.3.4\nip cef\nip access-list extended a\nip cef\n";
+    let report = load_config(text, "m.cfg");
+    assert_eq!(report.errors.len(), 1, "{:#?}", report.errors);
+    assert!(
+        report.errors[0]
+            .text
+            .starts_with("m.cfg:3: standby 1 ip 10.0.0.3\n         ^\n"),
+        "{}",
+        report.errors[0].text
+    );
+    assert!(
+        report.errors[0]
+            .text
+            .ends_with("(`standby` is a command of interface mode)"),
+        "{}",
+        report.errors[0].text
+    );
+    let warned: Vec<usize> = report.warnings.iter().map(|w| w.line).collect();
+    assert_eq!(warned, [4, 5, 7]);
+}

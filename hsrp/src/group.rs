@@ -572,6 +572,14 @@ impl Group {
             self.standby = None;
             self.init_reason = InitReason::InterfaceDown;
         }
+        out.push_back(Action::StateChanged {
+            iface: self.iface.clone(),
+            group: self.cfg.group,
+            name: self.cfg.name.clone(),
+            from,
+            to: next,
+            reason: reason.to_owned(),
+        });
         if from == State::Active {
             out.push_back(Action::RemoveVirtual {
                 iface: self.iface.clone(),
@@ -592,14 +600,6 @@ impl Group {
         if next == State::Standby && self.standby.is_some() {
             self.standby = None;
         }
-        out.push_back(Action::StateChanged {
-            iface: self.iface.clone(),
-            group: self.cfg.group,
-            name: self.cfg.name.clone(),
-            from,
-            to: next,
-            reason: reason.to_owned(),
-        });
     }
 
     // ===== outputs =====
@@ -617,6 +617,7 @@ impl Group {
         let bytes = self.encode(opcode).encode();
         out.push_back(Action::Send {
             iface: self.iface.clone(),
+            group: self.cfg.group,
             version: self.cfg.version,
             bytes,
             from_virtual_mac: self.state == State::Active,

@@ -10,7 +10,11 @@
 //! netlink link monitor, and does nothing but feed the core and execute its actions.
 
 pub mod config;
+#[cfg(feature = "runtime")]
+pub mod driver;
 pub mod error;
+/// The time types of the core API, re-exported for drivers and fuzzers.
+pub use timebase;
 pub mod frame;
 pub mod fsm;
 pub mod group;

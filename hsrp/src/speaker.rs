@@ -24,6 +24,8 @@ pub enum Action {
     Send {
         /// Interface (configuration name).
         iface: String,
+        /// Group that sends.
+        group: u16,
         /// HSRP version (selects the destination).
         version: Version,
         /// UDP payload.

@@ -29,3 +29,5 @@ pub use config::EngineConfig;
 pub use engine::Engine;
 pub use record::{HaSessionId, SessionRecord};
 pub use status::{AuditLine, DropReason, EngineEvent, EngineStats, HaRole, HaState, SessionStatus, Verdict};
+/// The time types of the engine's API, re-exported for drivers and fuzz targets.
+pub use timebase;

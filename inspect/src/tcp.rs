@@ -92,15 +92,20 @@ pub enum TcpEvent {
     Reset,
     /// A fresh SYN from the initiator reusing a closing/closed session's ports.
     Reopen,
+    /// A promoted session still in its handshake sees mid-connection traffic (no SYN): the handshake
+    /// finished while the update carrying it was in flight.
+    ResumedOpen,
 }
 
 /// Every allowed state change: (from, event, to). A pair not listed leaves the state as it is.
 pub const TRANSITIONS: &[(SisState, TcpEvent, SisState)] = &[
     (SisState::SynSent, TcpEvent::SynAck, SisState::SynRcvd),
     (SisState::SynSent, TcpEvent::Reset, SisState::Closed),
+    (SisState::SynSent, TcpEvent::ResumedOpen, SisState::Open),
     (SisState::SynRcvd, TcpEvent::HandshakeAck, SisState::Open),
     (SisState::SynRcvd, TcpEvent::FirstFin, SisState::FinWait),
     (SisState::SynRcvd, TcpEvent::Reset, SisState::Closed),
+    (SisState::SynRcvd, TcpEvent::ResumedOpen, SisState::Open),
     (SisState::Open, TcpEvent::FirstFin, SisState::FinWait),
     (SisState::Open, TcpEvent::Reset, SisState::Closed),
     (SisState::FinWait, TcpEvent::SecondFin, SisState::Closing),
@@ -245,9 +250,7 @@ impl TcpState {
 
     /// Marks both directions for re-learning (promotion of an established standby session).
     pub fn start_relearn(&mut self) {
-        if !self.sis.is_half_open() {
-            self.bits |= RELEARN_I | RELEARN_R;
-        }
+        self.bits |= RELEARN_I | RELEARN_R;
     }
 
     /// Whether `side` has sent a FIN.
@@ -274,6 +277,11 @@ impl TcpState {
         }
         if f.fin() {
             end = end.wrapping_add(1);
+        }
+
+        let relearn_s = self.bits & relearn_bit(from) != 0;
+        if relearn_s && !f.syn() && self.sis.is_half_open() {
+            self.apply(TcpEvent::ResumedOpen);
         }
 
         // Handshake.
@@ -340,7 +348,6 @@ impl TcpState {
         }
 
         let win_scaled = u32::from(seg.window) << self.scale[s];
-        let relearn_s = self.bits & relearn_bit(from) != 0;
         let relearn_r = self.bits & relearn_bit(from.other()) != 0;
 
         if relearn_s {

@@ -90,7 +90,7 @@ impl Sim {
     fn assert_converged(&self) {
         let (a, s) = (&self.pair.a_store, &self.pair.s_store);
         assert_eq!(a.len(), s.len(), "session counts differ");
-        assert_eq!(a.session_digest(self.pair.now), s.session_digest(self.pair.now));
+        assert_eq!(a.ha_table_digest(self.pair.now), s.ha_table_digest(self.pair.now));
         for rec in a.iter() {
             let got = s
                 .get(rec.id)
@@ -176,12 +176,24 @@ fn periodic_updates_keep_standby_positions_current() {
 
 #[test]
 fn bulk_sync_with_concurrent_churn_ends_with_matching_digest() {
+    bulk_with_churn(false);
+}
+
+#[test]
+fn bulk_sync_from_a_record_snapshot_with_concurrent_churn_matches() {
+    bulk_with_churn(true);
+}
+
+fn bulk_with_churn(snapshot: bool) {
     // 20 MB/s link: 20,000 sessions take several hundred ms, so churn overlaps the bulk.
     let config = SyncConfig {
         bulk_chunk: 256,
         ..SyncConfig::default()
     };
     let mut sim = Sim::new(config, SimLink::new(Duration::from_micros(300), 20_000, 8));
+    if snapshot {
+        sim.pair.a_store = MemoryStore::with_snapshot_bulk();
+    }
     sim.preload(20_000);
     let now = sim.pair.now;
     sim.pair.standby.request_bulk(now);
@@ -446,7 +458,7 @@ fn roles_swap_after_a_failover_and_the_old_active_resyncs() {
     std::mem::swap(&mut sim.pair.active, &mut sim.pair.standby);
     std::mem::swap(&mut sim.pair.a_store, &mut sim.pair.s_store);
     sim.pair.active.set_role(now, SyncRole::Active);
-    sim.pair.s_store.clear_sessions();
+    sim.pair.s_store.flush_ha_sessions();
     sim.pair.standby.set_role(now, SyncRole::Standby);
     sim.run_ms(50);
     assert!(sim.pair.reports.last().is_some_and(|r| r.ok && r.sessions == 200));

@@ -173,3 +173,145 @@ fn udp_out_and_back_passes_then_expires_and_unsolicited_inbound_is_dropped() {
     let _ = Ipv4Addr::UNSPECIFIED;
     let _ = SocketAddrV4::new(CLIENT, 0);
 }
+
+#[test]
+fn ipv6_udp_out_and_back_passes_and_unsolicited_inbound_is_dropped() {
+    use netns_support::{CLIENT6, SERVER6};
+    let lab = Lab::new("i3");
+    let dp = start(&lab, 30);
+    let echo = spawn_in_ns(&lab.server, || {
+        let sock = UdpSocket::bind((SERVER6, 7301)).expect("bind");
+        sock.set_read_timeout(Some(Duration::from_secs(10)))
+            .expect("timeout");
+        let mut buf = [0u8; 64];
+        if let Ok((n, peer)) = sock.recv_from(&mut buf) {
+            let _ = sock.send_to(&buf[..n], peer);
+        }
+    });
+    let (reply, inbound) = Lab::in_ns(&lab.client, || {
+        let sock = UdpSocket::bind((CLIENT6, 0)).expect("bind");
+        sock.set_read_timeout(Some(Duration::from_secs(5)))
+            .expect("timeout");
+        // Neighbour discovery may eat the first datagram: retry until the echo comes back.
+        let mut buf = [0u8; 64];
+        let mut reply = None;
+        for _ in 0..10 {
+            sock.send_to(b"ping6", (SERVER6, 7301)).expect("send");
+            sock.set_read_timeout(Some(Duration::from_millis(500)))
+                .expect("timeout");
+            if let Ok((n, _)) = sock.recv_from(&mut buf) {
+                reply = Some(buf[..n].to_vec());
+                break;
+            }
+        }
+        (reply, UdpSocket::bind((CLIENT6, 7302)).expect("bind"))
+    });
+    assert_eq!(reply.expect("IPv6 UDP reply through the pinhole"), b"ping6");
+    echo.join().expect("echo");
+    let s = dp
+        .sessions()
+        .expect("sessions")
+        .into_iter()
+        .find(|s| s.proto == "udp" && s.responder == SocketAddr::from((SERVER6, 7301)))
+        .expect("IPv6 session listed");
+    assert_eq!(s.direction, "out");
+
+    let before = dp.status().expect("status").engine.drops.acl_denied;
+    Lab::in_ns(&lab.server, || {
+        let sock = UdpSocket::bind((SERVER6, 0)).expect("bind");
+        for _ in 0..3 {
+            sock.send_to(b"unsolicited", (CLIENT6, 7302)).expect("send");
+        }
+    });
+    poll_until(Duration::from_secs(5), || {
+        (dp.status().expect("status").engine.drops.acl_denied >= before + 3).then_some(())
+    })
+    .expect("IPv6 inbound denied by the ACL");
+    inbound.set_nonblocking(true).expect("nonblocking");
+    let mut buf = [0u8; 64];
+    assert!(
+        inbound.recv_from(&mut buf).is_err(),
+        "unsolicited IPv6 UDP got through"
+    );
+    let rules = lab.mangle_rules("ip6tables");
+    assert!(
+        rules.contains("-A IOSHA-FWD -i rs0 -j NFQUEUE --queue-num 0"),
+        "{rules}"
+    );
+    dp.stop().expect("stop");
+    assert!(!lab.mangle_rules("ip6tables").contains("IOSHA"));
+}
+
+#[test]
+fn reconfigure_updates_shards_rules_and_interface_map() {
+    let lab = Lab::new("i4");
+    let mut dp = start(&lab, 30);
+    let rules = lab.mangle_rules("iptables");
+    assert!(rules.contains("-i rs0") && !rules.contains("-i rc0"), "{rules}");
+
+    // Unsolicited inbound UDP is denied by the ACL on rs0 ...
+    let inbound = Lab::in_ns(&lab.client, || UdpSocket::bind((CLIENT, 7401)).expect("bind"));
+    inbound
+        .set_read_timeout(Some(Duration::from_millis(300)))
+        .expect("timeout");
+    let send_inbound = |lab: &Lab| {
+        Lab::in_ns(&lab.server, || {
+            let sock = UdpSocket::bind((SERVER, 0)).expect("bind");
+            sock.send_to(b"in", (CLIENT, 7401)).expect("send");
+        })
+    };
+    send_inbound(&lab);
+    let mut buf = [0u8; 16];
+    assert!(inbound.recv_from(&mut buf).is_err());
+
+    // ... reconfigured: inspection and ACL move to the client-side interface, which is also renamed
+    // in the engine's list (index 0 is now the server side): the interface table follows.
+    let mut cfg = netns_support::inspect_out_config(30);
+    cfg.interfaces.swap(0, 1);
+    cfg.interfaces[0].inspect_out = None;
+    cfg.interfaces[0].acl_in = None;
+    cfg.interfaces[1].inspect_in = Some(inspect::config::InterfaceInspect {
+        rule: "P".into(),
+        redundancy_group: None,
+    });
+    dp.reconfigure(
+        cfg,
+        vec![(0, R_SERVER_IF.to_owned()), (1, R_CLIENT_IF.to_owned())],
+    )
+    .expect("reconfigure");
+    let rules = lab.mangle_rules("iptables");
+    assert!(rules.contains("-i rc0") && !rules.contains("-i rs0"), "{rules}");
+    assert_eq!(rules.matches("-j IOSHA-FWD").count(), 1, "{rules}");
+
+    // Server → client now passes (no ACL on the path), and the client's outbound opens a session on rc0
+    // inbound (`ip inspect P in` on rc0).
+    send_inbound(&lab);
+    assert!(
+        inbound.recv_from(&mut buf).is_ok(),
+        "inbound passes once the ACL is gone"
+    );
+    let echo = spawn_in_ns(&lab.server, || {
+        let sock = UdpSocket::bind((SERVER, 7402)).expect("bind");
+        sock.set_read_timeout(Some(Duration::from_secs(10)))
+            .expect("timeout");
+        let mut buf = [0u8; 64];
+        if let Ok((n, peer)) = sock.recv_from(&mut buf) {
+            let _ = sock.send_to(&buf[..n], peer);
+        }
+    });
+    let ok = Lab::in_ns(&lab.client, || {
+        let sock = UdpSocket::bind((CLIENT, 0)).expect("bind");
+        sock.set_read_timeout(Some(Duration::from_secs(5)))
+            .expect("timeout");
+        sock.send_to(b"x", (SERVER, 7402)).expect("send");
+        let mut buf = [0u8; 8];
+        sock.recv_from(&mut buf).is_ok()
+    });
+    assert!(ok);
+    echo.join().expect("echo");
+    let s = find(&dp.sessions().expect("sessions"), "udp", 7402).expect("session on rc0");
+    assert_eq!((s.interface.as_str(), s.direction.as_str()), (R_CLIENT_IF, "in"));
+    let st = dp.status().expect("status");
+    assert_eq!(st.workers[0].counters.unknown_ifindex, 0);
+    dp.stop().expect("stop");
+}

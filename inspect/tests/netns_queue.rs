@@ -307,3 +307,95 @@ fn two_queues_see_both_directions_of_each_flow() {
     echo.store(true, Ordering::Relaxed);
     let _ = poll_until(Duration::from_millis(1), || Some(()));
 }
+
+/// Holds the first packet until the test opens the gate: a worker that cannot keep up, made
+/// deterministic.
+struct StuckShard {
+    entered: crossbeam_channel::Sender<()>,
+    gate: crossbeam_channel::Receiver<()>,
+    first: bool,
+}
+
+impl Shard for StuckShard {
+    type Config = (crossbeam_channel::Sender<()>, crossbeam_channel::Receiver<()>);
+    type Event = ();
+    fn new_shard(cfg: Self::Config, _: u16, _: u16, _: u64) -> Self {
+        Self {
+            entered: cfg.0,
+            gate: cfg.1,
+            first: true,
+        }
+    }
+    fn reconfigure_shard(&mut self, _: Self::Config, _: u16, _: u16) {}
+    fn queued_interfaces(_: &Self::Config) -> Vec<u16> {
+        vec![0, 1]
+    }
+    fn process(&mut self, _: Instant, _: &[u8], _: Option<u16>, _: Option<u16>) -> bool {
+        if std::mem::take(&mut self.first) {
+            let _ = self.entered.send(());
+            let _ = self.gate.recv();
+        }
+        true
+    }
+    fn handle_timeout(&mut self, _: Instant) {}
+    fn poll_timeout(&self) -> Option<Instant> {
+        None
+    }
+    fn poll_event(&mut self) -> Option<()> {
+        None
+    }
+}
+
+/// Overload: with a kernel queue of length 1 and the worker stuck on the first packet, later packets
+/// find the queue full. Fail-closed drops them; fail-open lets them through uninspected.
+#[test]
+fn full_queue_drops_when_fail_closed_and_passes_when_fail_open() {
+    for fail_open in [false, true] {
+        let lab = Lab::new(if fail_open { "q5" } else { "q4" });
+        let (entered_tx, entered_rx) = crossbeam_channel::unbounded();
+        let (gate_tx, gate_rx) = crossbeam_channel::unbounded();
+        let mut spec = DataPlaneSpec::new(
+            (entered_tx, gate_rx),
+            vec![(0, R_CLIENT_IF.to_owned()), (1, R_SERVER_IF.to_owned())],
+            MonotonicClock::start(),
+        );
+        spec.fail_open = fail_open;
+        spec.queue_max_len = 1;
+        let dp = Lab::in_ns(&lab.router, move || DataPlane::start::<StuckShard>(spec)).expect("start");
+        let sink = Lab::in_ns(&lab.server, || UdpSocket::bind((SERVER, 7500)).expect("bind"));
+        let client = Lab::in_ns(&lab.client, || UdpSocket::bind((CLIENT, 0)).expect("bind"));
+        client.send_to(b"first", (SERVER, 7500)).expect("send");
+        entered_rx
+            .recv_timeout(Duration::from_secs(5))
+            .expect("worker holds the first packet");
+        for _ in 0..5 {
+            client.send_to(b"later", (SERVER, 7500)).expect("send");
+        }
+        sink.set_read_timeout(Some(Duration::from_millis(500)))
+            .expect("timeout");
+        let mut buf = [0u8; 16];
+        let got = sink.recv_from(&mut buf).ok().map(|(n, _)| buf[..n].to_vec());
+        if fail_open {
+            assert_eq!(
+                got.as_deref(),
+                Some(&b"later"[..]),
+                "fail-open passes what the full queue cannot hold"
+            );
+        } else {
+            assert_eq!(got, None, "fail-closed drops what the full queue cannot hold");
+        }
+        // Release the worker: the first packet gets its verdict and arrives.
+        gate_tx.send(()).expect("open the gate");
+        sink.set_read_timeout(Some(Duration::from_secs(5)))
+            .expect("timeout");
+        let mut seen_first = false;
+        while let Ok((n, _)) = sink.recv_from(&mut buf) {
+            if &buf[..n] == b"first" {
+                seen_first = true;
+                break;
+            }
+        }
+        assert!(seen_first, "the held packet is accepted once the worker answers");
+        dp.stop().expect("stop");
+    }
+}

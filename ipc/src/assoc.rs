@@ -175,7 +175,7 @@ pub fn sctp_options(cfg: &AssociationConfig) -> Options {
     o.t1_init_timeout = ms(cfg.rto_min_ms.into());
     o.t1_cookie_timeout = ms(cfg.rto_min_ms.into());
     o.t2_shutdown_timeout = ms(cfg.rto_min_ms.into());
-    o.heartbeat_interval = ms(cfg.heartbeat_interval_ms.into());
+    o.heartbeat_interval = cfg.heartbeat_interval().to_std();
     o.heartbeat_interval_include_rtt = false;
     o.delayed_ack_max_timeout = ms(DELAYED_ACK_MS);
     o.min_rtt_variance = ms(DELAYED_ACK_MS);
@@ -718,7 +718,8 @@ impl Association {
             rto_max_ms: self.cfg.rto_max_ms,
             path_retransmit: self.cfg.path_retransmit,
             assoc_retransmit: self.cfg.assoc_retransmit,
-            heartbeat_interval_ms: self.cfg.heartbeat_interval_ms,
+            heartbeat_interval_ms: u32::try_from(self.cfg.heartbeat_interval().as_millis())
+                .unwrap_or(u32::MAX),
             detection_bound_ms: self.cfg.idle_detection_bound().as_millis(),
             srtt_us,
             authentication: self.session.is_keyed(),

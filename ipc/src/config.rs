@@ -28,6 +28,8 @@ pub const DEFAULT_ASSOC_RETRANSMIT: u8 = 4;
 /// Our default heartbeat interval (ms): IOS has no knob for it. 500 ms with the IOS defaults gives a
 /// dead-peer detection bound of (4 + 1) × 500 + 300 = 2.8 s on an idle association (docs/ipc.md).
 pub const DEFAULT_HEARTBEAT_INTERVAL_MS: u32 = 500;
+/// Smallest gap between the answer wait (`rto_min`) and the heartbeat interval.
+pub const HEARTBEAT_MARGIN_MS: u64 = 100;
 /// Accepted heartbeat interval range (ms).
 pub const HEARTBEAT_RANGE_MS: (u32, u32) = (100, 60_000);
 /// RFC 6951 UDP encapsulation port.
@@ -260,9 +262,13 @@ impl AssociationConfig {
         Duration::from_millis(self.rto_max_ms.into())
     }
 
-    /// Heartbeat interval.
+    /// Heartbeat interval actually used: the configured one, but at least `rto_min` + 100 ms. The
+    /// userspace stack waits one `rto_min` for each heartbeat's answer and restarts that wait when the
+    /// next heartbeat is due, so a shorter interval would never count a missed heartbeat.
     pub fn heartbeat_interval(&self) -> Duration {
-        Duration::from_millis(self.heartbeat_interval_ms.into())
+        let configured = Duration::from_millis(self.heartbeat_interval_ms.into());
+        let floor = self.rto_min() + Duration::from_millis(HEARTBEAT_MARGIN_MS);
+        if configured < floor { floor } else { configured }
     }
 
     /// Upper bound on the time from a peer going silent to the association being declared down, for an
@@ -407,6 +413,15 @@ mod tests {
         )
         .unwrap();
         assert_eq!(two.path_count(), 2);
+    }
+
+    #[test]
+    fn heartbeat_interval_stays_above_rto_min() {
+        let c = base().with_retransmit_timeout(1000, 2000).unwrap();
+        assert_eq!(c.heartbeat_interval(), Duration::from_millis(1100));
+        assert_eq!(c.idle_detection_bound(), Duration::from_millis(5 * 1100 + 1000));
+        let c = base().with_heartbeat_interval(2000).unwrap();
+        assert_eq!(c.heartbeat_interval(), Duration::from_millis(2000));
     }
 
     #[test]

@@ -385,7 +385,31 @@ mod tests {
 
         #[test]
         fn decode_never_panics(bytes in proptest::collection::vec(any::<u8>(), 0..128)) {
-            let _ = Envelope::decode(&bytes);
+            if let Ok(e) = Envelope::decode(&bytes) {
+                prop_assert_eq!(Envelope::decode(&e.encode()), Ok(e.clone()));
+                prop_assert_eq!(e.encoded_len(), bytes.len());
+            }
+        }
+
+        #[test]
+        fn valid_headers_with_noise(client in any::<u16>(), kind in any::<u8>(), flags in any::<u8>(),
+                                    len in 0usize..64, extra in 0usize..40, fill in any::<u8>()) {
+            let mut b = vec![fill; HEADER_LEN + len + extra];
+            b[0] = VERSION;
+            b[1] = flags;
+            b[2..4].copy_from_slice(&client.to_be_bytes());
+            b[4] = kind;
+            b[16..20].copy_from_slice(&(len as u32).to_be_bytes());
+            let want = HEADER_LEN + len + if flags & FLAG_AUTH != 0 { TAG_LEN } else { 0 };
+            match Envelope::decode(&b) {
+                Ok(e) => {
+                    prop_assert_eq!(b.len(), want);
+                    prop_assert_eq!(Envelope::decode(&e.encode()), Ok(e));
+                }
+                Err(DecodeError::Truncated { needed, .. }) => prop_assert!(b.len() < want && needed == want),
+                Err(DecodeError::TrailingBytes(n)) => prop_assert_eq!(n, b.len() - want),
+                Err(other) => prop_assert!(false, "unexpected {:?}", other),
+            }
         }
     }
 }

@@ -124,7 +124,57 @@ impl Interpreter {
                 Err(e) => errors.push(e),
             }
         }
-        Err(pick_error(&errors))
+        let mut error = pick_error(&errors);
+        if error.foreign
+            && let Some(other) = self.mode_of_command(mode, tokens)
+        {
+            // A supported command in the wrong place (e.g. `standby` after `exit`) is a mistake, not an
+            // unknown IOS command.
+            error.foreign = false;
+            error.reason = Some(format!(
+                "`{}` is a command of {other} mode",
+                self.command_word(tokens)
+            ));
+        }
+        Err(error)
+    }
+
+    /// The first word of a command, after an optional `no`.
+    fn command_word<'t>(&self, tokens: &'t [Token<'_>]) -> &'t str {
+        match tokens {
+            [first, second, ..] if first.text.eq_ignore_ascii_case("no") => second.text,
+            [first, ..] => first.text,
+            [] => "",
+        }
+    }
+
+    /// The configuration mode whose root has the command's first word as an exact keyword.
+    /// Only modes outside `mode` and its parents count: a word known there failed for another reason.
+    fn mode_of_command(&self, mode: &Mode, tokens: &[Token<'_>]) -> Option<&'static str> {
+        let word = self.command_word(tokens);
+        let is_keyword_of = |root: NodeId| {
+            self.tree.nodes[root].children.iter().any(
+                |&c| matches!(self.tree.nodes[c].kind, Kind::Keyword(w) if w.eq_ignore_ascii_case(word) && w != "no"),
+            )
+        };
+        if chain(mode).iter().any(|m| is_keyword_of(self.roots.of(m))) {
+            return None;
+        }
+        let r = &self.roots;
+        let modes = [
+            (r.config, "global configuration"),
+            (r.interface, "interface"),
+            (r.redundancy, "redundancy inter-device"),
+            (r.ipc_zone, "ipc zone"),
+            (r.ipc_assoc, "ipc association"),
+            (r.ipc_proto, "ipc protocol sctp"),
+            (r.ipc_local, "ipc local-port"),
+            (r.ipc_remote, "ipc remote-port"),
+            (r.acl, "extended access list"),
+        ];
+        modes
+            .into_iter()
+            .find_map(|(root, name)| is_keyword_of(root).then_some(name))
     }
 
     /// Runs one line; `origin` is its line number in a file.

@@ -13,6 +13,32 @@ fn interpreter() -> &'static Interpreter {
 /// Loads an IOS configuration text. Lines iosha does not implement are warnings; a supported command with a bad
 /// value is an error with file, line and caret; whole-config problems are errors naming the lines involved.
 pub fn load_config(text: &str, file_name: &str) -> LoadReport {
+    let mut report = parse_config(text, file_name);
+    let Some(cfg) = report.config.take() else {
+        return report;
+    };
+    for problem in validate(&cfg) {
+        let where_ = if problem.lines.is_empty() {
+            file_name.to_string()
+        } else {
+            let lines: Vec<String> = problem.lines.iter().map(usize::to_string).collect();
+            format!("{file_name}:{}", lines.join(","))
+        };
+        report.errors.push(Diagnostic {
+            file: file_name.to_string(),
+            line: problem.lines.first().copied().unwrap_or(0),
+            text: format!("{where_}: {}", problem.message),
+        });
+    }
+    if report.errors.is_empty() {
+        report.config = Some(cfg);
+    }
+    report
+}
+
+/// Parses an IOS configuration text line by line without the whole-config validation: `config` is the
+/// result whenever no line is in error (used by `load_config`, tests and tools that inspect invalid configs).
+pub fn parse_config(text: &str, file_name: &str) -> LoadReport {
     let interp = interpreter();
     let mut report = LoadReport::default();
     let mut cfg = Config::default();
@@ -20,6 +46,11 @@ pub fn load_config(text: &str, file_name: &str) -> LoadReport {
     for (index, raw) in text.lines().enumerate() {
         let number = index + 1;
         let line = raw.trim_end_matches('\r');
+        let line = if index == 0 {
+            line.trim_start_matches('\u{feff}')
+        } else {
+            line
+        };
         let head = format!("{file_name}:{number}: ");
         let diag = |text: String| Diagnostic {
             file: file_name.to_string(),
@@ -64,19 +95,6 @@ pub fn load_config(text: &str, file_name: &str) -> LoadReport {
                 report.errors.push(diag(text));
             }
         }
-    }
-    for problem in validate(&cfg) {
-        let where_ = if problem.lines.is_empty() {
-            file_name.to_string()
-        } else {
-            let lines: Vec<String> = problem.lines.iter().map(usize::to_string).collect();
-            format!("{file_name}:{}", lines.join(","))
-        };
-        report.errors.push(Diagnostic {
-            file: file_name.to_string(),
-            line: problem.lines.first().copied().unwrap_or(0),
-            text: format!("{where_}: {}", problem.message),
-        });
     }
     if report.errors.is_empty() {
         report.config = Some(cfg);

@@ -15,7 +15,7 @@ use crate::config::Config;
 
 pub use filter::OutputFilter;
 pub use ifname::{canonical_interface, short_interface};
-pub use load::load_config;
+pub use load::{load_config, parse_config};
 
 use build::Roots;
 use tree::Tree;

@@ -390,3 +390,73 @@ impl Tree {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn tree() -> (Tree, Vec<NodeId>) {
+        let mut t = Tree::default();
+        let root = t.add(None, Kind::Keyword(""), "", "");
+        for word in ["session", "sessions", "statistics", "standby"] {
+            t.add(Some(root), Kind::Keyword(word), word, "");
+        }
+        t.add(Some(root), Kind::Arg(ArgType::Range(1, 10)), "n", "");
+        let children = t.nodes[root].children.clone();
+        (t, children)
+    }
+
+    fn found(t: &Tree, children: &[NodeId], token: &str) -> Option<String> {
+        match t.step(children, token) {
+            Step::Found(_, value) => Some(value),
+            _ => None,
+        }
+    }
+
+    #[test]
+    fn an_exact_keyword_wins_over_longer_ones() {
+        let (t, c) = tree();
+        assert_eq!(found(&t, &c, "session").as_deref(), Some("session"));
+        assert_eq!(found(&t, &c, "SESSIONS").as_deref(), Some("sessions"));
+        assert!(matches!(t.step(&c, "sess"), Step::Ambiguous));
+        assert!(matches!(t.step(&c, "st"), Step::Ambiguous));
+        assert_eq!(found(&t, &c, "stat").as_deref(), Some("statistics"));
+        assert!(matches!(t.step(&c, "sta"), Step::Ambiguous));
+        assert_eq!(found(&t, &c, "7").as_deref(), Some("7"));
+        assert_eq!(found(&t, &c, "007").as_deref(), Some("7"));
+        assert!(matches!(t.step(&c, "11"), Step::None));
+        assert!(matches!(t.step(&c, "x"), Step::None));
+    }
+
+    #[test]
+    fn argument_types() {
+        assert_eq!(ArgType::Ipv4.accept("10.0.0.1").as_deref(), Some("10.0.0.1"));
+        assert_eq!(ArgType::Ipv4.accept("10.0.0"), None);
+        assert_eq!(
+            ArgType::Mac.accept("0.C07.AC1").as_deref(),
+            Some("0000.0c07.0ac1")
+        );
+        assert_eq!(ArgType::Mac.accept("0000.0c07"), None);
+        assert_eq!(ArgType::Mac.accept("00000.0c07.ac01"), None);
+        assert_eq!(ArgType::Range(0, 255).accept("256"), None);
+        assert_eq!(ArgType::Range(0, 255).accept("-1"), None);
+        assert_eq!(ArgType::Range(0, 255).accept("99999999999999999999999"), None);
+        assert_eq!(ArgType::Interface.accept("e0/0").as_deref(), Some("Ethernet0/0"));
+        assert_eq!(ArgType::Interface.accept("0/0"), None);
+        assert_eq!(ArgType::InterfaceNumber.accept("0/0").as_deref(), Some("0/0"));
+        assert_eq!(ArgType::Range(300, 60000).label(), "<300-60000>");
+    }
+
+    #[test]
+    fn tokens_keep_character_columns() {
+        let tokens = tokenize("  sh  é x");
+        let cols: Vec<(usize, &str)> = tokens.iter().map(|t| (t.column, t.text)).collect();
+        assert_eq!(cols, [(2, "sh"), (6, "é"), (8, "x")]);
+    }
+
+    #[test]
+    fn the_interpreter_can_be_shared_between_threads() {
+        fn shareable<T: Send + Sync>() {}
+        shareable::<crate::lang::Interpreter>();
+    }
+}

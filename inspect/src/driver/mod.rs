@@ -139,7 +139,11 @@ impl DataPlane {
         if u32::from(spec.queue_base) + u32::from(spec.workers) > 65536 {
             return Err(DataPlaneError::InvalidSpec("queue numbers exceed 65535".into()));
         }
-        let netns = File::open("/proc/thread-self/ns/net").ok();
+        // Rule changes requested later from other threads must happen in this namespace: remember it, and
+        // refuse to start when it cannot be remembered rather than risk editing another namespace's rules.
+        let netns = File::open("/proc/thread-self/ns/net").map_err(|e| {
+            DataPlaneError::Namespace(nix::errno::Errno::from_raw(e.raw_os_error().unwrap_or(0)))
+        })?;
         let (event_tx, event_rx) = bounded(spec.event_capacity.max(1));
         let steer = Arc::new(Steering::new(spec.queue_base));
         let mut workers = Vec::with_capacity(usize::from(spec.workers));
@@ -267,7 +271,7 @@ pub struct DataPlaneHandle<S: Shard> {
     workers: Vec<WorkerHandle<S>>,
     events: Receiver<S::Event>,
     rules: Option<InstalledRules>,
-    netns: Option<File>,
+    netns: File,
     fail_open: bool,
     interfaces: Vec<(u16, String)>,
     steer: Arc<Steering>,
@@ -389,8 +393,7 @@ impl<S: Shard> DataPlaneHandle<S> {
         if let Some(rules) = self.rules.as_mut()
             && rules.spec().interfaces != names
         {
-            let netns = self.netns.as_ref();
-            in_netns(netns, || rules.update(names))??;
+            in_netns(&self.netns, || rules.update(names))??;
         }
         Ok(())
     }
@@ -406,8 +409,7 @@ impl<S: Shard> DataPlaneHandle<S> {
         let Some(mut rules) = self.rules.take() else {
             return Ok(());
         };
-        let netns = self.netns.as_ref();
-        in_netns(netns, || rules.remove())??;
+        in_netns(&self.netns, || rules.remove())??;
         tracing::info!(target: "syslog", "%FW-6-DATAPLANE_STOP: data-plane rules removed");
         Ok(())
     }
@@ -433,10 +435,8 @@ impl<S: Shard> Drop for DataPlaneHandle<S> {
     }
 }
 
-/// Runs `f` in the network namespace `netns` (on a short-lived thread that enters it), or right here
-/// when no namespace was recorded.
-fn in_netns<T: Send, F: FnOnce() -> T + Send>(netns: Option<&File>, f: F) -> Result<T, DataPlaneError> {
-    let Some(ns) = netns else { return Ok(f()) };
+/// Runs `f` in the network namespace `ns` (on a short-lived thread that enters it).
+fn in_netns<T: Send, F: FnOnce() -> T + Send>(ns: &File, f: F) -> Result<T, DataPlaneError> {
     std::thread::scope(|scope| {
         scope
             .spawn(|| {

@@ -425,6 +425,23 @@ mod tests {
         assert!(matches!(parse_datagram(&bad), Received::Other));
     }
 
+    proptest::proptest! {
+        #[test]
+        fn arbitrary_datagrams_never_panic(bytes in proptest::collection::vec(proptest::num::u8::ANY, 0..512)) {
+            let _ = parse_datagram(&bytes);
+        }
+
+        #[test]
+        fn corrupted_packet_messages_never_panic(pos in 0usize..64, val in proptest::num::u8::ANY) {
+            let mut m = packet_msg(9, 1, 2, &[0x45; 24]);
+            let at = pos % m.len();
+            m[at] = val;
+            if let Received::Packet(p) = parse_datagram(&m) {
+                proptest::prop_assert!(p.payload.len() <= m.len());
+            }
+        }
+    }
+
     #[test]
     fn error_messages_carry_the_errno() {
         let mut m = Vec::new();

@@ -32,9 +32,9 @@
 //!
 //! # HA
 //! Sessions opened through a binding with `redundancy stateful GROUP` while the role is Active are HA
-//! sessions: [`EngineEvent::HaAdd`] on creation, [`EngineEvent::HaUpdate`] each time
-//! `update seconds` have passed since the session's last add/update (deterministic, spread out by creation
-//! time), [`EngineEvent::HaDelete`] when they end. HA ids are `slot * shard_count + shard_index`, unique among
+//! sessions: [`EngineEvent::HaAdd`] on creation, [`EngineEvent::HaUpdate`] when a TCP handshake completes
+//! and each time `update seconds` have passed since the session's last add/update (deterministic, spread
+//! out by creation time), [`EngineEvent::HaDelete`] when they end. HA ids are `slot * shard_count + shard_index`, unique among
 //! the live sessions of all shards.
 
 mod compiled;
@@ -349,6 +349,15 @@ impl Engine {
             self.update_blocking();
         }
         if sis_changed {
+            let s = self.table.slab[idx as usize];
+            if s.tcp.sis == SisState::Open && self.sends_updates(&s) {
+                // The handshake completed: the standby learns it now rather than at the next periodic update,
+                // so a failover in between does not hand over a half-open session.
+                self.table.slab[idx as usize].ha_last_ms = now32;
+                self.stats.ha_updates += 1;
+                let rec = self.record(idx);
+                self.push_event(EngineEvent::HaUpdate(rec));
+            }
             let due = self.due_ms(&self.table.slab[idx as usize]);
             self.table.link(idx, due);
         }

@@ -9,6 +9,7 @@
 //! The protocol is described in `docs/inspect-ha.md`.
 
 pub mod digest;
+pub mod engine;
 pub mod error;
 pub mod stats;
 pub mod store;
@@ -17,6 +18,7 @@ pub mod wire;
 pub mod workload;
 
 pub use digest::{TableDigest, record_hash};
+pub use engine::feed_engine_event;
 pub use error::DecodeError;
 pub use stats::{SyncCounters, SyncRole, SyncStatistics, render_statistics};
 pub use store::{MemoryStore, SessionStore, SessionUpdate};

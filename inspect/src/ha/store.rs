@@ -90,6 +90,11 @@ impl SessionUpdate {
 pub trait SessionStore {
     /// Calls `f` with the current record of every HA session.
     fn for_each_session(&self, now: Instant, f: &mut dyn FnMut(&SessionRecord));
+    /// Whether [`Self::get_session`] is cheap (a hash lookup). When it is not, a bulk synchronization
+    /// snapshots the records themselves (more memory, no per-session lookups).
+    fn has_fast_lookup(&self) -> bool {
+        true
+    }
     /// The current record of one HA session.
     fn get_session(&self, now: Instant, id: HaSessionId) -> Option<SessionRecord>;
     /// Inserts a standby session, or replaces the one with the same id.
@@ -99,11 +104,11 @@ pub trait SessionStore {
     /// Removes a standby session; `false` when no session has that id.
     fn remove_session(&mut self, id: HaSessionId) -> bool;
     /// Removes every HA session (start of a bulk synchronization).
-    fn clear_sessions(&mut self);
+    fn flush_ha_sessions(&mut self);
     /// Number of HA sessions.
-    fn session_count(&self) -> usize;
+    fn ha_session_count(&self) -> usize;
     /// Count and order-independent digest of the HA sessions' stable fields.
-    fn session_digest(&self, now: Instant) -> TableDigest {
+    fn ha_table_digest(&self, now: Instant) -> TableDigest {
         let mut digest = TableDigest::default();
         self.for_each_session(now, &mut |rec| digest.insert(rec));
         digest
@@ -115,12 +120,22 @@ pub trait SessionStore {
 pub struct MemoryStore {
     sessions: HashMap<HaSessionId, SessionRecord>,
     digest: TableDigest,
+    snapshot_bulk: bool,
 }
 
 impl MemoryStore {
     /// An empty table.
     pub fn new() -> Self {
         Self::default()
+    }
+
+    /// A table that reports no fast lookup, so a bulk served from it snapshots records (exercises the
+    /// mode the sync client uses for stores without an id index).
+    pub fn with_snapshot_bulk() -> Self {
+        Self {
+            snapshot_bulk: true,
+            ..Self::default()
+        }
     }
 
     /// Inserts or replaces a session (the Active side's view: what the engine holds).
@@ -166,6 +181,10 @@ impl MemoryStore {
 }
 
 impl SessionStore for MemoryStore {
+    fn has_fast_lookup(&self) -> bool {
+        !self.snapshot_bulk
+    }
+
     fn for_each_session(&self, _now: Instant, f: &mut dyn FnMut(&SessionRecord)) {
         self.sessions.values().for_each(f);
     }
@@ -192,16 +211,16 @@ impl SessionStore for MemoryStore {
         self.take(id).is_some()
     }
 
-    fn clear_sessions(&mut self) {
+    fn flush_ha_sessions(&mut self) {
         self.sessions.clear();
         self.digest = TableDigest::default();
     }
 
-    fn session_count(&self) -> usize {
+    fn ha_session_count(&self) -> usize {
         self.sessions.len()
     }
 
-    fn session_digest(&self, _now: Instant) -> TableDigest {
+    fn ha_table_digest(&self, _now: Instant) -> TableDigest {
         self.digest
     }
 }

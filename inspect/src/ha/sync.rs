@@ -157,9 +157,23 @@ struct Queued {
 #[derive(Clone, Debug)]
 struct OutBulk {
     epoch: u32,
+    /// Sorted HA ids of the snapshot; `ids[cursor..]` are still to be sent.
     ids: Vec<HaSessionId>,
+    /// For stores without a fast lookup: the records themselves, kept current by later events (`None`
+    /// once sent or deleted).
+    records: Option<Vec<Option<SessionRecord>>>,
     cursor: usize,
     started: Instant,
+}
+
+/// Where an event's session stands in the bulk being served.
+enum Pending {
+    /// Not in the unsent part of the snapshot: the event is queued.
+    No,
+    /// In the unsent part (id snapshot): the bulk add will read the current state.
+    Id,
+    /// In the unsent part (record snapshot), at this index.
+    Slot(usize),
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -333,7 +347,7 @@ impl HaSync {
     /// Active: the engine created HA session `rec`.
     pub fn handle_add(&mut self, now: Instant, rec: &SessionRecord) {
         self.now = now;
-        if !self.accepts_events(rec.id) {
+        if !self.accepts_events() || self.superseded_by_bulk(rec.id, Some(Some(rec))) {
             return;
         }
         self.update_pos.remove(&rec.id);
@@ -343,7 +357,7 @@ impl HaSync {
     /// Active: HA session `rec` fell due for its periodic update.
     pub fn handle_update(&mut self, now: Instant, rec: &SessionRecord) {
         self.now = now;
-        if !self.accepts_events(rec.id) {
+        if !self.accepts_events() || self.superseded_by_bulk(rec.id, Some(Some(rec))) {
             return;
         }
         let update = SessionUpdate::from_record(rec);
@@ -372,7 +386,7 @@ impl HaSync {
     /// Active: HA session `id` ended.
     pub fn handle_delete(&mut self, now: Instant, id: HaSessionId) {
         self.now = now;
-        if !self.accepts_events(id) {
+        if !self.accepts_events() || self.superseded_by_bulk(id, Some(None)) {
             return;
         }
         self.update_pos.remove(&id);
@@ -488,7 +502,7 @@ impl HaSync {
         };
         SyncStatistics {
             role: self.role,
-            sessions: store.session_count() as u64,
+            sessions: store.ha_session_count() as u64,
             last_bulk_sessions: self.last_bulk_sessions,
             last_bulk_ms: self.last_bulk_ms,
             last_sync_age_ms: last.map(|t| (now - t).as_millis()),
@@ -527,21 +541,41 @@ impl HaSync {
         self.bulk_in = InBulk::Idle;
     }
 
-    fn accepts_events(&mut self, id: HaSessionId) -> bool {
-        if self.role != SyncRole::Active || !self.link_up {
-            return false;
-        }
-        if self.bulk_pending(id) {
-            self.counters.bulk_superseded += 1;
-            return false;
-        }
-        true
+    fn accepts_events(&self) -> bool {
+        self.role == SyncRole::Active && self.link_up
     }
 
-    fn bulk_pending(&self, id: HaSessionId) -> bool {
-        self.bulk_out
-            .as_ref()
-            .is_some_and(|b| b.ids[b.cursor..].binary_search(&id).is_ok())
+    fn pending(&self, id: HaSessionId) -> Pending {
+        let Some(b) = &self.bulk_out else {
+            return Pending::No;
+        };
+        let Ok(k) = b.ids[b.cursor..].binary_search(&id) else {
+            return Pending::No;
+        };
+        let k = b.cursor + k;
+        match &b.records {
+            None => Pending::Id,
+            Some(r) if r[k].is_some() => Pending::Slot(k),
+            Some(_) => Pending::No,
+        }
+    }
+
+    /// Folds an event into the bulk snapshot when the session's bulk add is still to come; returns whether
+    /// it did (then nothing is queued).
+    fn superseded_by_bulk(&mut self, id: HaSessionId, replacement: Option<Option<&SessionRecord>>) -> bool {
+        match self.pending(id) {
+            Pending::No => return false,
+            Pending::Id => {}
+            Pending::Slot(k) => {
+                if let (Some(b), Some(new)) = (&mut self.bulk_out, replacement)
+                    && let Some(records) = &mut b.records
+                {
+                    records[k] = new.cloned();
+                }
+            }
+        }
+        self.counters.bulk_superseded += 1;
+        true
     }
 
     fn bulk_can_advance(&self) -> bool {
@@ -702,7 +736,7 @@ impl HaSync {
                     }
                     InBulk::Idle => now,
                 };
-                store.clear_sessions();
+                store.flush_ha_sessions();
                 self.in_sync = false;
                 self.bulk_in = InBulk::Receiving {
                     epoch,
@@ -743,7 +777,7 @@ impl HaSync {
             self.counters.unexpected_records += 1;
             return;
         }
-        let local = store.session_digest(now);
+        let local = store.ha_table_digest(now);
         let ok = local.count == count && local.sum == digest;
         let duration = now - started;
         self.bulk_in = InBulk::Idle;
@@ -771,10 +805,22 @@ impl HaSync {
         }
         self.counters.bulk_requests += 1;
         self.epoch = self.epoch.wrapping_add(1);
-        let mut ids = Vec::with_capacity(store.session_count());
-        store.for_each_session(now, &mut |rec| ids.push(rec.id));
-        ids.sort_unstable();
-        ids.dedup();
+        let (ids, records) = if store.has_fast_lookup() {
+            let mut ids = Vec::with_capacity(store.ha_session_count());
+            store.for_each_session(now, &mut |rec| ids.push(rec.id));
+            ids.sort_unstable();
+            ids.dedup();
+            (ids, None)
+        } else {
+            let mut recs = Vec::with_capacity(store.ha_session_count());
+            store.for_each_session(now, &mut |rec| recs.push(rec.clone()));
+            recs.sort_unstable_by_key(|r| r.id);
+            recs.dedup_by_key(|r| r.id);
+            (
+                recs.iter().map(|r| r.id).collect(),
+                Some(recs.into_iter().map(Some).collect()),
+            )
+        };
         // Updates queued before the begin marker must not absorb updates that belong after it.
         self.update_pos.clear();
         self.enqueue_control(Record::BulkBegin { epoch: self.epoch });
@@ -786,6 +832,7 @@ impl HaSync {
         self.bulk_out = Some(OutBulk {
             epoch: self.epoch,
             ids,
+            records,
             cursor: 0,
             started: now,
         });
@@ -796,8 +843,13 @@ impl HaSync {
             return;
         };
         let end = (bulk.cursor + self.config.bulk_chunk.max(1)).min(bulk.ids.len());
-        for &id in &bulk.ids[bulk.cursor..end] {
-            if let Some(rec) = store.get_session(now, id) {
+        for k in bulk.cursor..end {
+            let id = bulk.ids[k];
+            let rec = match &mut bulk.records {
+                Some(records) => records[k].take(),
+                None => store.get_session(now, id),
+            };
+            if let Some(rec) = rec {
                 self.update_pos.remove(&id);
                 self.queue.push_back(Queued {
                     rec: Record::Add(rec),
@@ -810,7 +862,7 @@ impl HaSync {
             self.bulk_out = Some(bulk);
             return;
         }
-        let digest = store.session_digest(now);
+        let digest = store.ha_table_digest(now);
         self.enqueue_control(Record::BulkEnd {
             epoch: bulk.epoch,
             count: digest.count,

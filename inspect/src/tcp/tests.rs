@@ -78,9 +78,11 @@ fn transition_table_snapshot() {
         rendered.join("\n"),
         "SIS_SYNSENT --SynAck--> SIS_SYNRCVD
 SIS_SYNSENT --Reset--> SIS_CLOSED
+SIS_SYNSENT --ResumedOpen--> SIS_OPEN
 SIS_SYNRCVD --HandshakeAck--> SIS_OPEN
 SIS_SYNRCVD --FirstFin--> SIS_FINWAIT
 SIS_SYNRCVD --Reset--> SIS_CLOSED
+SIS_SYNRCVD --ResumedOpen--> SIS_OPEN
 SIS_OPEN --FirstFin--> SIS_FINWAIT
 SIS_OPEN --Reset--> SIS_CLOSED
 SIS_FINWAIT --SecondFin--> SIS_CLOSING

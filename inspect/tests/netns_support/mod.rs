@@ -17,6 +17,10 @@ use std::time::{Duration, Instant};
 pub const CLIENT: Ipv4Addr = Ipv4Addr::new(10, 91, 1, 2);
 /// Server address.
 pub const SERVER: Ipv4Addr = Ipv4Addr::new(10, 91, 2, 2);
+/// Client IPv6 address.
+pub const CLIENT6: std::net::Ipv6Addr = std::net::Ipv6Addr::new(0xfd00, 0x91, 1, 0, 0, 0, 0, 2);
+/// Server IPv6 address.
+pub const SERVER6: std::net::Ipv6Addr = std::net::Ipv6Addr::new(0xfd00, 0x91, 2, 0, 0, 0, 0, 2);
 /// Router interface towards the client.
 pub const R_CLIENT_IF: &str = "rc0";
 /// Router interface towards the server.
@@ -114,6 +118,86 @@ impl Lab {
         sh(&["ip", "-n", c, "route", "add", "default", "via", "10.91.1.1"]);
         sh(&["ip", "-n", s, "route", "add", "default", "via", "10.91.2.1"]);
         sh(&["ip", "netns", "exec", r, "sysctl", "-qw", "net.ipv4.ip_forward=1"]);
+        // IPv6 too (nodad: usable at once).
+        sh(&[
+            "ip",
+            "-n",
+            r,
+            "-6",
+            "addr",
+            "add",
+            "fd00:91:1::1/64",
+            "dev",
+            R_CLIENT_IF,
+            "nodad",
+        ]);
+        sh(&[
+            "ip",
+            "-n",
+            r,
+            "-6",
+            "addr",
+            "add",
+            "fd00:91:2::1/64",
+            "dev",
+            R_SERVER_IF,
+            "nodad",
+        ]);
+        sh(&[
+            "ip",
+            "-n",
+            c,
+            "-6",
+            "addr",
+            "add",
+            "fd00:91:1::2/64",
+            "dev",
+            "eth0",
+            "nodad",
+        ]);
+        sh(&[
+            "ip",
+            "-n",
+            s,
+            "-6",
+            "addr",
+            "add",
+            "fd00:91:2::2/64",
+            "dev",
+            "eth0",
+            "nodad",
+        ]);
+        sh(&[
+            "ip",
+            "-n",
+            c,
+            "-6",
+            "route",
+            "add",
+            "default",
+            "via",
+            "fd00:91:1::1",
+        ]);
+        sh(&[
+            "ip",
+            "-n",
+            s,
+            "-6",
+            "route",
+            "add",
+            "default",
+            "via",
+            "fd00:91:2::1",
+        ]);
+        sh(&[
+            "ip",
+            "netns",
+            "exec",
+            r,
+            "sysctl",
+            "-qw",
+            "net.ipv6.conf.all.forwarding=1",
+        ]);
         lab
     }
 

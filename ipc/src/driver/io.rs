@@ -99,8 +99,8 @@ impl PacketIo {
         })
     }
 
-    /// Sends a packet on address pair `path`. A full socket buffer drops the packet (SCTP retransmits).
-    pub(crate) fn send(&mut self, path: usize, packet: &[u8]) -> io::Result<()> {
+    /// Sends a packet on address pair `path` (waits only while the socket buffer is full).
+    pub(crate) async fn send(&mut self, path: usize, packet: &[u8]) -> io::Result<()> {
         match self {
             Self::Sockets { socks, remotes, .. } => {
                 let (Some(sock), Some(to)) = (socks.get(path), remotes.get(path)) else {
@@ -109,7 +109,7 @@ impl PacketIo {
                         "no such address pair",
                     ));
                 };
-                sock.try_send_to(packet, *to).map(|_| ())
+                sock.send_to(packet, *to).await.map(|_| ())
             }
             Self::Memory { tx, .. } => tx
                 .try_send((path, packet.to_vec()))

@@ -263,7 +263,7 @@ impl Driver {
             match action {
                 Action::Transmit { path, packet } => {
                     tracing::trace!(target: "debug.sctp", "SCTP: sent {} bytes on path {path}", packet.len());
-                    if let Err(e) = self.io.send(path, &packet) {
+                    if let Err(e) = self.io.send(path, &packet).await {
                         tracing::debug!(target: "debug.sctp", "SCTP: send on path {path} failed: {e}");
                     }
                 }
