@@ -512,3 +512,45 @@ fn keyword_candidates(interp: &Interpreter, children: &[NodeId], partial: &str) 
         None => words,
     }
 }
+
+pub(crate) fn exec_keys(interp: &Interpreter) -> Vec<String> {
+    fn visit(
+        interp: &Interpreter,
+        node: NodeId,
+        words: &mut Vec<&'static str>,
+        depth: usize,
+        out: &mut Vec<String>,
+    ) {
+        let n = &interp.tree.nodes[node];
+        if depth > 12 {
+            return;
+        }
+        let pushed = match (n.kind.clone(), n.key_word) {
+            (Kind::Keyword(_), Some("")) | (Kind::Arg(_), _) => false,
+            (Kind::Keyword(_), Some(alias)) => {
+                words.push(alias);
+                true
+            }
+            (Kind::Keyword(w), None) => {
+                words.push(w);
+                true
+            }
+        };
+        if matches!(n.action, Some(Action::Exec)) {
+            out.push(n.key_override.map_or_else(|| words.join(" "), str::to_string));
+        }
+        for &c in &n.children {
+            visit(interp, c, words, depth + 1, out);
+        }
+        if pushed {
+            words.pop();
+        }
+    }
+    let mut out = Vec::new();
+    for &c in interp.root_children(&Mode::Exec) {
+        visit(interp, c, &mut Vec::new(), 0, &mut out);
+    }
+    out.sort();
+    out.dedup();
+    out
+}
