@@ -361,6 +361,20 @@ pub fn render_standby(groups: &[GroupStatus]) -> String {
     o
 }
 
+/// `show standby INTERFACE [GROUP]`: the groups of one interface (name compared case-insensitively, the
+/// full or the abbreviated form), optionally one group.
+pub fn select(groups: &[GroupStatus], interface: &str, group: Option<u16>) -> Vec<GroupStatus> {
+    groups
+        .iter()
+        .filter(|g| {
+            g.interface.eq_ignore_ascii_case(interface)
+                || short_interface(&g.interface).eq_ignore_ascii_case(interface)
+        })
+        .filter(|g| group.is_none_or(|n| g.group == n))
+        .cloned()
+        .collect()
+}
+
 /// Abbreviates an IOS interface name the way `show standby brief` does (`Ethernet0/0` → `Et0/0`).
 pub fn short_interface(name: &str) -> String {
     let digit = name.find(|c: char| c.is_ascii_digit()).unwrap_or(name.len());
