@@ -354,8 +354,18 @@ pub fn render_standby(groups: &[GroupStatus]) -> String {
         if g.authentication == "md5" {
             let _ = writeln!(o, "  Authentication MD5, key-string");
         }
-        if let Some(n) = &g.name {
-            let _ = writeln!(o, "  Group name is \"{n}\" (cfgd)");
+        match &g.name {
+            Some(n) => {
+                let _ = writeln!(o, "  Group name is \"{n}\" (cfgd)");
+            }
+            None => {
+                let _ = writeln!(
+                    o,
+                    "  Group name is \"hsrp-{}-{}\" (default)",
+                    short_interface(&g.interface),
+                    g.group
+                );
+            }
         }
     }
     o
