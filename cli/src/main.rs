@@ -144,6 +144,12 @@ fn daemon_main(args: &DaemonArgs) -> ExitCode {
             return ExitCode::from(EXIT_FAILED);
         }
     };
+    for name in interfaces.unmapped(&initial) {
+        eprintln!(
+            "iosha: warning: interface {name} is not a Linux interface name and has no mapping \
+             (add --interface {name}=LINUX)"
+        );
+    }
     let flags = DebugFlags::new();
     let log = LogBuffer::default();
     if let Err(e) = logging::install(flags.clone(), log.clone(), true) {
