@@ -177,6 +177,8 @@ fn daemon_main(args: &DaemonArgs) -> ExitCode {
             .map_err(|e| format!("cannot start the components: {e}"))?;
         daemon::run(core, &control).await.map_err(|e| e.to_string())
     });
+    // Open sessions and stuck blocking calls must not hold the exit.
+    runtime.shutdown_timeout(std::time::Duration::from_secs(2));
     match result {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {

@@ -380,10 +380,21 @@ fn malformed_requests_get_clear_errors() {
 #[test]
 fn sigterm_stops_cleanly_and_removes_the_socket() {
     let mut daemon = Daemon::start("term", HA_R1);
+    // An idle session (an operator's open shell) in configuration mode does not hold the stop.
+    let mut idle = UnixStream::connect(&daemon.socket).unwrap();
+    idle.write_all(b"{\"op\":\"exec\",\"line\":\"conf t\"}\n")
+        .unwrap();
+    let mut reader = BufReader::new(idle.try_clone().unwrap());
+    let mut answer = String::new();
+    reader.read_line(&mut answer).unwrap();
+    assert!(answer.contains("(config)#"), "{answer}");
     let status = daemon.stop();
     assert!(status.success(), "{status}");
     assert!(!daemon.socket.exists());
     daemon.wait_stderr("%SYS-5-RELOAD", 1);
+    // The idle session was closed.
+    answer.clear();
+    assert_eq!(reader.read_line(&mut answer).unwrap(), 0);
 }
 
 #[test]
