@@ -172,3 +172,73 @@ fn a_supported_command_in_the_wrong_mode_is_an_error() {
     let warned: Vec<usize> = report.warnings.iter().map(|w| w.line).collect();
     assert_eq!(warned, [4, 5, 7]);
 }
+
+#[test]
+fn every_command_loads_validates_and_round_trips() {
+    let (cfg, report) = loaded("every-command.cfg");
+    let warned: Vec<usize> = report.warnings.iter().map(|w| w.line).collect();
+    assert_eq!(
+        warned,
+        [74],
+        "only the `deny any any` shorthand warns: {:#?}",
+        report.warnings
+    );
+    let e0 = cfg.interface("Ethernet0/0").unwrap();
+    let g = &e0.standby.groups[0];
+    assert_eq!((e0.standby.version, g.group, g.priority), (2, 300, 110));
+    assert_eq!(g.secondary_ips, vec![ip("10.0.0.4")]);
+    assert_eq!(
+        g.tracks
+            .iter()
+            .map(|t| (t.interface.as_str(), t.decrement))
+            .collect::<Vec<_>>(),
+        [("GigabitEthernet0/1", 20), ("Ethernet2/0", 10)]
+    );
+    assert_eq!(g.mac_address.as_deref(), Some("0000.0c9f.f12c"));
+    let p = g.preempt.unwrap();
+    assert_eq!(
+        (p.delay_minimum, p.delay_reload, p.delay_sync),
+        (Some(60), Some(90), Some(30))
+    );
+    let gi = cfg.interface("GigabitEthernet0/1").unwrap();
+    assert_eq!(
+        gi.standby.groups.iter().map(|g| g.group).collect::<Vec<_>>(),
+        [0, 5]
+    );
+    assert!(cfg.interface("eth9").unwrap().shutdown);
+    let local = cfg
+        .ipc
+        .as_ref()
+        .unwrap()
+        .association
+        .as_ref()
+        .unwrap()
+        .sctp
+        .as_ref()
+        .unwrap()
+        .local
+        .clone()
+        .unwrap();
+    assert_eq!(
+        (
+            local.retransmit_min_ms,
+            local.retransmit_max_ms,
+            local.keepalive_ms
+        ),
+        (300, 10000, Some(500))
+    );
+    let acl = cfg.access_list("edge-in").unwrap();
+    assert_eq!(
+        acl.entries.iter().map(|e| e.sequence).collect::<Vec<_>>(),
+        [10, 20, 30, 35, 40, 50, 60, 70]
+    );
+    assert!(validate(&cfg).is_empty());
+    let text = render(&cfg);
+    let again = load_config(&text, "rendered");
+    assert!(
+        again.errors.is_empty() && again.warnings.is_empty(),
+        "{:#?}",
+        again
+    );
+    assert_eq!(again.config.unwrap(), cfg);
+}

@@ -519,3 +519,37 @@ fn inspect_and_redundancy_commands() {
         LineErrorKind::Invalid { column: 16, .. }
     ));
 }
+
+#[test]
+fn exec_keys_cover_the_contract_list() {
+    let keys = interp().exec_keys();
+    for key in [
+        "show running-config",
+        "show standby",
+        "show standby brief",
+        "show ip inspect ha sessions detail",
+        "clear ip inspect ha sessions-all",
+        "debug standby packets terse",
+        "no debug standby packets terse",
+        "no debug all",
+        "write memory",
+        "copy running-config startup-config",
+        "redundancy force-switchover",
+        "terminal length",
+    ] {
+        assert!(keys.contains(&key.to_string()), "{key} missing from {keys:#?}");
+    }
+    assert!(
+        !keys.iter().any(|k| k.starts_with("undebug")),
+        "undebug maps to no debug"
+    );
+    // Every key runs from its own words.
+    for key in &keys {
+        let line = if key == "terminal length" {
+            "terminal length 0".to_string()
+        } else {
+            key.clone()
+        };
+        assert_eq!(&exec(&line).key, key);
+    }
+}

@@ -25,7 +25,10 @@ use socket2::{Domain, Protocol, Socket, Type};
 #[derive(Default)]
 struct Seen {
     r1_hellos: Vec<Instant>,
-    replies: Vec<Instant>,
+    /// (received, sequence number) of echo replies from the VIP.
+    replies: Vec<(Instant, u16)>,
+    /// When each sequence number was sent (indexed by sequence number).
+    sent: Vec<Option<Instant>>,
 }
 
 fn checksum(b: &[u8]) -> u16 {
@@ -76,8 +79,9 @@ fn start_probe(host_ns: &str, stop: Arc<AtomicBool>, seen: Arc<Mutex<Seen>>) -> 
             while let Ok(n) = icmp.read(&mut buf) {
                 let ihl = usize::from(buf[0] & 0x0f) * 4;
                 let from = Ipv4Addr::new(buf[12], buf[13], buf[14], buf[15]);
-                if n > ihl && from == vip && buf[ihl] == 0 {
-                    seen.lock().expect("lock").replies.push(Instant::now());
+                if n >= ihl + 8 && from == vip && buf[ihl] == 0 {
+                    let seq = u16::from_be_bytes([buf[ihl + 6], buf[ihl + 7]]);
+                    seen.lock().expect("lock").replies.push((Instant::now(), seq));
                 }
             }
             if last_ping.elapsed() >= Duration::from_millis(2) {
@@ -87,8 +91,13 @@ fn start_probe(host_ns: &str, stop: Arc<AtomicBool>, seen: Arc<Mutex<Seen>>) -> 
                 p.extend_from_slice(&[0u8; 16]);
                 let c = checksum(&p);
                 p[2..4].copy_from_slice(&c.to_be_bytes());
-                let _ = icmp.send_to(&p, &dst);
                 last_ping = Instant::now();
+                {
+                    let mut s = seen.lock().expect("lock");
+                    s.sent.resize(65_536, None);
+                    s.sent[usize::from(seq)] = Some(last_ping);
+                }
+                let _ = icmp.send_to(&p, &dst);
             }
             thread::sleep(Duration::from_micros(200));
         }
@@ -134,6 +143,13 @@ fn main() {
         });
         thread::sleep(Duration::from_millis(300));
         while b.events.try_recv().is_ok() {}
+        {
+            // Sequence numbers wrap after 65536 probes: keep each trial's bookkeeping fresh.
+            let mut s = seen.lock().expect("lock");
+            s.replies.clear();
+            s.sent.iter_mut().for_each(|t| *t = None);
+            s.r1_hellos.retain(|t| t.elapsed() < Duration::from_secs(2));
+        }
         ok(&["ip", "-n", &r1, "link", "set", "e0", "down"]);
         // From here on nothing can come from r1.
         let t_down = Instant::now();
@@ -151,13 +167,20 @@ fn main() {
         };
         let mut t_reply = None;
         wait_until("first reply after the failure", limit, || {
-            t_reply = seen
-                .lock()
-                .expect("lock")
+            // The first reply to an echo request sent after the link went down (so it cannot come from
+            // r1, whatever the scheduling delay of this thread).
+            let s = seen.lock().expect("lock");
+            t_reply = s
                 .replies
                 .iter()
-                .copied()
-                .find(|t| *t > t_down);
+                .find(|(_, seq)| {
+                    s.sent
+                        .get(usize::from(*seq))
+                        .copied()
+                        .flatten()
+                        .is_some_and(|t| t > t_down)
+                })
+                .map(|(t, _)| *t);
             t_reply.is_some()
         });
         let last_hello = seen

@@ -28,4 +28,4 @@ pub use config::{
 pub use error::{ConfigError, DecodeError};
 pub use packet::{Opcode, Packet, State};
 pub use speaker::{Action, DropReason, GroupSelector, Speaker, SpeakerCounters};
-pub use status::{GroupStatus, TrackedStatus, render_standby, render_standby_brief};
+pub use status::{GroupStatus, TrackedStatus, render_standby, render_standby_brief, select};

@@ -157,3 +157,36 @@ fn hello_from_a_lower_speaker_is_ignored_but_counted() {
         "f: a higher speaker sends us back to Listen"
     );
 }
+
+proptest::proptest! {
+    /// The receive path never panics and never changes state on arbitrary bytes, nor on valid packets
+    /// with a wrong TTL or our own source address.
+    #[test]
+    fn arbitrary_bytes_never_change_state(bytes in proptest::collection::vec(proptest::prelude::any::<u8>(), 0..80)) {
+        let mut s = speaker(100);
+        s.handle_start(at(0));
+        s.handle_timeout(at(10));
+        drain(&mut s);
+        let before = s.status(at(11));
+        s.handle_packet(at(11), "e0", Ipv4Addr::new(10, 0, 0, 1), 1, &bytes);
+        s.handle_packet(at(11), "e0", Ipv4Addr::new(10, 0, 0, 7), 2, &bytes);
+        let after = s.status(at(11));
+        proptest::prop_assert_eq!(&before[0].state, &after[0].state);
+        proptest::prop_assert_eq!(before[0].state_changes, after[0].state_changes);
+        proptest::prop_assert_eq!(&before[0].active_router, &after[0].active_router);
+    }
+
+    /// Mutated valid packets from a peer may change state, but never panic and keep counters consistent.
+    #[test]
+    fn mutated_packets_never_panic(idx in 0usize..20, val in proptest::prelude::any::<u8>(), ttl in 0u8..3) {
+        let mut s = speaker(100);
+        s.handle_start(at(0));
+        let mut b = hello(State::Active, 120);
+        b[idx] = val;
+        s.handle_packet(at(1), "e0", Ipv4Addr::new(10, 0, 0, 2), ttl, &b);
+        s.handle_timeout(at(30));
+        let st = s.status(at(30));
+        let c = st[0].counters;
+        proptest::prop_assert!(c.hellos_in + c.coups_in + c.resigns_in + c.bad_ttl + c.unknown_opcode + c.unknown_state + c.auth_failures + s.counters().no_group + s.counters().advertise_in + s.counters().malformed <= 1);
+    }
+}

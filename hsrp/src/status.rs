@@ -354,11 +354,35 @@ pub fn render_standby(groups: &[GroupStatus]) -> String {
         if g.authentication == "md5" {
             let _ = writeln!(o, "  Authentication MD5, key-string");
         }
-        if let Some(n) = &g.name {
-            let _ = writeln!(o, "  Group name is \"{n}\" (cfgd)");
+        match &g.name {
+            Some(n) => {
+                let _ = writeln!(o, "  Group name is \"{n}\" (cfgd)");
+            }
+            None => {
+                let _ = writeln!(
+                    o,
+                    "  Group name is \"hsrp-{}-{}\" (default)",
+                    short_interface(&g.interface),
+                    g.group
+                );
+            }
         }
     }
     o
+}
+
+/// `show standby INTERFACE [GROUP]`: the groups of one interface (name compared case-insensitively, the
+/// full or the abbreviated form), optionally one group.
+pub fn select(groups: &[GroupStatus], interface: &str, group: Option<u16>) -> Vec<GroupStatus> {
+    groups
+        .iter()
+        .filter(|g| {
+            g.interface.eq_ignore_ascii_case(interface)
+                || short_interface(&g.interface).eq_ignore_ascii_case(interface)
+        })
+        .filter(|g| group.is_none_or(|n| g.group == n))
+        .cloned()
+        .collect()
 }
 
 /// Abbreviates an IOS interface name the way `show standby brief` does (`Ethernet0/0` → `Et0/0`).

@@ -191,6 +191,22 @@ fn md5_pair_works_and_wrong_key_or_spoofed_coup_changes_nothing() {
 }
 
 #[test]
+fn version2_md5_pair() {
+    let v2md5 = |p: u8, key: &str| {
+        let mut g = md5(group(300, p, [10, 0, 0, 3]), key);
+        g.version = Version::V2;
+        g
+    };
+    let lab = started_pair(v2md5(110, "s3cret"), v2md5(100, "s3cret"));
+    assert_eq!(lab.actives(E0, 300), vec![0]);
+    assert_eq!(lab.state(1, E0, 300), State::Standby);
+    assert_eq!(lab.group_status(1, E0, 300).counters.auth_failures, 0);
+    let lab = started_pair(v2md5(110, "s3cret"), v2md5(100, "other"));
+    assert_eq!(lab.actives(E0, 300), vec![0, 1]);
+    assert!(lab.group_status(0, E0, 300).counters.auth_failures > 5);
+}
+
+#[test]
 fn converges_with_packet_loss() {
     let mut lab = Lab::new();
     lab.loss_pct = 10;
@@ -365,6 +381,9 @@ fn show_standby_golden() {
         hsrp::render_standby_brief(&lab.status(0)),
         hsrp::render_standby_brief(&lab.status(1)),
     );
+    assert_eq!(hsrp::select(&lab.status(0), "et0/0", Some(1)).len(), 1);
+    assert_eq!(hsrp::select(&lab.status(0), "Ethernet0/0", None).len(), 1);
+    assert!(hsrp::select(&lab.status(0), "Ethernet0/0", Some(2)).is_empty());
     let json = serde_json::to_string_pretty(&lab.status(0)).unwrap();
     let path = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/snapshots/show_standby.txt");
     let jpath = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/snapshots/show_standby.json");

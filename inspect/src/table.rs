@@ -125,10 +125,7 @@ impl Table {
     }
 
     fn flow_hash(&self, t: &FlowTuple) -> u64 {
-        let a = (u128::from_ne_bytes(t.src), t.src_port);
-        let b = (u128::from_ne_bytes(t.dst), t.dst_port);
-        let (lo, hi) = if a <= b { (a, b) } else { (b, a) };
-        self.hasher.hash_one((t.proto, lo.0, lo.1, hi.0, hi.1))
+        key_hash(&self.hasher, t.proto, &t.src, t.src_port, &t.dst, t.dst_port)
     }
 
     fn id_hash(&self, id: u32) -> u64 {
@@ -333,10 +330,28 @@ impl Table {
 
 fn rehash(hasher: &FixedState, slab: &[Session], i: u32) -> u64 {
     let Some(s) = slab.get(i as usize) else { return 0 };
-    let a = (u128::from_ne_bytes(s.init_addr), s.init_port);
-    let b = (u128::from_ne_bytes(s.resp_addr), s.resp_port);
-    let (lo, hi) = if a <= b { (a, b) } else { (b, a) };
-    hasher.hash_one((s.proto, lo.0, lo.1, hi.0, hi.1))
+    key_hash(
+        hasher,
+        s.proto,
+        &s.init_addr,
+        s.init_port,
+        &s.resp_addr,
+        s.resp_port,
+    )
+}
+
+/// Hash of the normalized flow key: the lower (address, port) endpoint first, so both directions agree.
+#[inline]
+fn key_hash(hasher: &FixedState, proto: u8, a: &[u8; 16], ap: u16, b: &[u8; 16], bp: u16) -> u64 {
+    let a = u128::from_ne_bytes(*a);
+    let b = u128::from_ne_bytes(*b);
+    let (lo, lp, hi, hp) = if (a, ap) <= (b, bp) {
+        (a, ap, b, bp)
+    } else {
+        (b, bp, a, ap)
+    };
+    let tail = (u64::from(lp) << 32) | (u64::from(hp) << 16) | u64::from(proto);
+    hasher.hash_one((lo, hi, tail))
 }
 
 #[cfg(test)]

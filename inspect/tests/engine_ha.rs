@@ -282,6 +282,16 @@ fn bulk_export_rebuilds_an_identical_table() {
         .export_ha(t(5_000))
         .fold(0u64, |a, r| a.wrapping_add(Engine::record_digest(&r)));
     assert_eq!(sum, active.ha_digest().1);
+    // O(1) lookup by id on both sides.
+    for r in active.export_ha(t(5_000)).step_by(37) {
+        assert_eq!(active.ha_record(t(5_000), r.id).as_ref(), Some(&r));
+        let copy = standby.ha_record(t(5_000), r.id).expect("standby copy");
+        assert_eq!(
+            (copy.key, copy.state, copy.interface),
+            (r.key, r.state, r.interface)
+        );
+    }
+    assert_eq!(active.ha_record(t(5_000), inspect::HaSessionId(1_000_000)), None);
     // One missing session changes both count and digest.
     let first = active.export_ha(t(5_000)).next().expect("a session");
     assert!(standby.remove_standby(first.id));

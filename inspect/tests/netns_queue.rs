@@ -161,6 +161,31 @@ fn queue_judges_forwarded_packets_and_rules_come_and_go() {
         SocketAddrV4::new(SERVER, 7000),
         20
     ));
+    // The operator's own filter rules still judge what the shard accepts (the data plane queues from
+    // the mangle table, whose accept does not end the filter table).
+    let operator_drop = udp_echo(&lab.server, SERVER, 7009);
+    netns_support::sh(&[
+        "ip",
+        "netns",
+        "exec",
+        &lab.router,
+        "iptables",
+        "-w",
+        "-A",
+        "FORWARD",
+        "-p",
+        "udp",
+        "--dport",
+        "7009",
+        "-j",
+        "DROP",
+    ]);
+    assert!(!udp_roundtrip(
+        &lab.client,
+        CLIENT,
+        SocketAddrV4::new(SERVER, 7009),
+        3
+    ));
     // The toy shard drops UDP to port 9 on the forward path ...
     assert!(!udp_roundtrip(
         &lab.client,
@@ -222,7 +247,22 @@ fn queue_judges_forwarded_packets_and_rules_come_and_go() {
         !rules.contains("IOSHA") && !rules.contains("iosha"),
         "rules left behind: {rules}"
     );
-    for flag in [echo, drop_echo, own] {
+    let filter = netns_support::try_sh(&[
+        "ip",
+        "netns",
+        "exec",
+        &lab.router,
+        "iptables",
+        "-w",
+        "-S",
+        "FORWARD",
+    ])
+    .1;
+    assert!(
+        filter.contains("--dport 7009 -j DROP"),
+        "the operator's rule is untouched: {filter}"
+    );
+    for flag in [echo, drop_echo, own, operator_drop] {
         flag.store(true, Ordering::Relaxed);
     }
 }

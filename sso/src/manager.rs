@@ -55,6 +55,12 @@ pub fn log_severity(line: &str) -> Option<u8> {
     sev.parse().ok()
 }
 
+/// Serial-number comparison (RFC 1982 style): `a` is newer than `b` when it is at most 2^31 - 1 ahead,
+/// so the sequence may wrap around.
+pub(crate) fn seq_is_newer(a: u32, b: u32) -> bool {
+    a != b && a.wrapping_sub(b) < (1 << 31)
+}
+
 /// Counters of the peer protocol and of client reports (ASA-style xmit/rcv/err).
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct PeerCounters {
@@ -532,7 +538,7 @@ impl Manager {
         if let Some(p) = &self.peer {
             if p.boot_id != msg.boot_id {
                 self.lose_peer(now, "peer restarted (new boot id)".into());
-            } else if msg.seq <= p.last_seq {
+            } else if !seq_is_newer(msg.seq, p.last_seq) {
                 self.counters.out_of_order += 1;
                 self.debug(format!(
                     "RF: out-of-order message seq {} (last {}) dropped",
@@ -717,7 +723,7 @@ impl Manager {
     // ===== sending =====
 
     pub(crate) fn send_message(&mut self, now: Instant, body: Body) {
-        self.seq = self.seq.wrapping_add(1).max(1);
+        self.seq = self.seq.wrapping_add(1);
         let msg = Message {
             seq: self.seq,
             boot_id: self.cfg.boot_id,

@@ -589,3 +589,25 @@ fn hsrp_role_reports_are_idempotent() {
     assert_eq!(sim.units[0].changes.len(), before);
     assert_eq!(sim.units[1].state(), RfState::StandbyHot);
 }
+
+#[test]
+fn startup_grace_covers_a_slow_association() {
+    let mut sim = Sim::new(19);
+    sim.bulk_delay = SECS(2);
+    sim.power_on(0);
+    sim.run_for(SECS(5));
+    sim.units[0].sessions = 64;
+    sim.units[1].priority = 110;
+    sim.set_ipc(false);
+    sim.power_on(1);
+    // HSRP starts after 1 s and sees a lower-priority Active; the association only comes up at 2 s.
+    sim.run_for(SECS(2));
+    assert_eq!(sim.units[0].state(), RfState::Active, "held by the startup grace");
+    sim.set_ipc(true);
+    sim.run_for(Duration::from_millis(500));
+    assert_eq!(sim.units[1].state(), RfState::StandbyColdBulk);
+    assert!(sim.units[1].held);
+    sim.run_for(SECS(3));
+    assert_eq!(sim.units[1].state(), RfState::Active, "preempts once STANDBY HOT");
+    assert_eq!(sim.units[1].sessions, 64);
+}

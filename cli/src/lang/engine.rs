@@ -474,34 +474,83 @@ pub(crate) fn complete(interp: &Interpreter, mode: &Mode, _cfg: &Config, line: &
             .map(|f| f.0.to_string())
             .filter(|f| f.starts_with(&lower))
             .collect()
-    } else {
-        let walk = if tokens.is_empty() {
-            root_walk(interp, mode)
-        } else {
-            interp.walk_chain_lenient(mode, line, &tokens).ok()?.1
-        };
-        let mut words: Vec<String> = walk
-            .last_children
+    } else if tokens.is_empty() {
+        // The first word: the current mode's commands, else those of the enclosing modes (as IOS retries them).
+        chain(mode)
             .iter()
-            .filter_map(|&c| match interp.tree.nodes[c].kind {
-                Kind::Keyword(w)
-                    if !interp.tree.nodes[c].hidden && w.to_ascii_lowercase().starts_with(&lower) =>
-                {
-                    Some(w.to_string())
-                }
-                _ => None,
-            })
-            .collect();
-        words.sort();
-        words.dedup();
-        if let Some(exact) = words.iter().find(|w| w.eq_ignore_ascii_case(partial.text)) {
-            vec![exact.clone()]
-        } else {
-            words
-        }
+            .map(|m| keyword_candidates(interp, &root_walk(interp, m).last_children, partial.text))
+            .find(|words| !words.is_empty())
+            .unwrap_or_default()
+    } else {
+        let walk = interp.walk_chain_lenient(mode, line, &tokens).ok()?.1;
+        keyword_candidates(interp, &walk.last_children, partial.text)
     };
     match candidates.as_slice() {
         [one] => Some(format!("{}{} ", &line[..partial.byte], one)),
         _ => None,
     }
+}
+
+/// Visible keywords among `children` starting with `partial`; an exact match alone when there is one.
+fn keyword_candidates(interp: &Interpreter, children: &[NodeId], partial: &str) -> Vec<String> {
+    let lower = partial.to_ascii_lowercase();
+    let mut words: Vec<String> = children
+        .iter()
+        .filter_map(|&c| match interp.tree.nodes[c].kind {
+            Kind::Keyword(w)
+                if !interp.tree.nodes[c].hidden && w.to_ascii_lowercase().starts_with(&lower) =>
+            {
+                Some(w.to_string())
+            }
+            _ => None,
+        })
+        .collect();
+    words.sort();
+    words.dedup();
+    match words.iter().find(|w| w.eq_ignore_ascii_case(partial)) {
+        Some(exact) => vec![exact.clone()],
+        None => words,
+    }
+}
+
+pub(crate) fn exec_keys(interp: &Interpreter) -> Vec<String> {
+    fn visit(
+        interp: &Interpreter,
+        node: NodeId,
+        words: &mut Vec<&'static str>,
+        depth: usize,
+        out: &mut Vec<String>,
+    ) {
+        let n = &interp.tree.nodes[node];
+        if depth > 12 {
+            return;
+        }
+        let pushed = match (n.kind.clone(), n.key_word) {
+            (Kind::Keyword(_), Some("")) | (Kind::Arg(_), _) => false,
+            (Kind::Keyword(_), Some(alias)) => {
+                words.push(alias);
+                true
+            }
+            (Kind::Keyword(w), None) => {
+                words.push(w);
+                true
+            }
+        };
+        if matches!(n.action, Some(Action::Exec)) {
+            out.push(n.key_override.map_or_else(|| words.join(" "), str::to_string));
+        }
+        for &c in &n.children {
+            visit(interp, c, words, depth + 1, out);
+        }
+        if pushed {
+            words.pop();
+        }
+    }
+    let mut out = Vec::new();
+    for &c in interp.root_children(&Mode::Exec) {
+        visit(interp, c, &mut Vec::new(), 0, &mut out);
+    }
+    out.sort();
+    out.dedup();
+    out
 }

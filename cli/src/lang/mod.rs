@@ -219,6 +219,12 @@ impl Interpreter {
         engine::help(self, mode, running, line)
     }
 
+    /// Every exec key the tree can produce (sorted, deduplicated), e.g. for the daemon to check that each key
+    /// has a handler. Arguments are not part of keys.
+    pub fn exec_keys(&self) -> Vec<String> {
+        engine::exec_keys(self)
+    }
+
     /// TAB: the completed line when the last word has a unique completion.
     pub fn complete(&self, mode: &Mode, running: &Config, line: &str) -> Option<String> {
         engine::complete(self, mode, running, line)

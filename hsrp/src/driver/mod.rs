@@ -426,7 +426,11 @@ impl Core {
         let Some(i) = self.ifaces.get(rx.iface) else {
             return;
         };
-        tracing::debug!(target: "debug.standby.packets", "HSRP: {} in {} {}", short_interface(&i.name), rx.src, describe(&rx.bytes));
+        let what = describe(&rx.bytes);
+        tracing::debug!(target: "debug.standby.packets", "HSRP: {} in {} {what}", short_interface(&i.name), rx.src);
+        if !what.starts_with("Hello") {
+            tracing::debug!(target: "debug.standby.packets.terse", "HSRP: {} in {} {what}", short_interface(&i.name), rx.src);
+        }
         let name = i.name.clone();
         self.speaker
             .handle_packet(self.clock.now(), &name, rx.src, rx.ttl, &rx.bytes);
@@ -517,7 +521,11 @@ impl Core {
             Version::V1 => V1_MULTICAST,
             Version::V2 => V2_MULTICAST,
         };
-        tracing::debug!(target: "debug.standby.packets", "HSRP: {} out {} {}", short_interface(iface), i.addr, describe(bytes));
+        let what = describe(bytes);
+        tracing::debug!(target: "debug.standby.packets", "HSRP: {} out {} {what}", short_interface(iface), i.addr);
+        if !what.starts_with("Hello") {
+            tracing::debug!(target: "debug.standby.packets.terse", "HSRP: {} out {} {what}", short_interface(iface), i.addr);
+        }
         let vmac = self.vmacs.get(&(iface.to_owned(), group)).map(|(_, m)| *m);
         let r = match (from_vmac, vmac) {
             (true, Some(m)) => i.raw.send(&udp_multicast_frame(m, i.addr, dst, UDP_PORT, bytes)),

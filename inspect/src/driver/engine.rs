@@ -188,3 +188,51 @@ impl DataPlaneHandle<Engine> {
             .fold((0, 0), |(c, d), w| (c + w.shard.0, d.wrapping_add(w.shard.1))))
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn handle_can_be_shared_between_threads() {
+        fn shareable<T: Send + Sync>() {}
+        shareable::<EngineDataPlane>();
+    }
+
+    #[test]
+    fn queued_interfaces_are_those_with_inspect_or_acl() {
+        use crate::config::{InterfaceConfig, InterfaceInspect};
+        let mut cfg = EngineConfig::default();
+        let insp = InterfaceInspect {
+            rule: "P".into(),
+            redundancy_group: None,
+        };
+        cfg.interfaces = vec![
+            InterfaceConfig {
+                name: "a".into(),
+                ..Default::default()
+            },
+            InterfaceConfig {
+                name: "b".into(),
+                inspect_in: Some(insp.clone()),
+                ..Default::default()
+            },
+            InterfaceConfig {
+                name: "c".into(),
+                acl_out: Some("X".into()),
+                ..Default::default()
+            },
+            InterfaceConfig {
+                name: "d".into(),
+                inspect_out: Some(insp),
+                ..Default::default()
+            },
+            InterfaceConfig {
+                name: "e".into(),
+                acl_in: Some("Y".into()),
+                ..Default::default()
+            },
+        ];
+        assert_eq!(<Engine as Shard>::queued_interfaces(&cfg), vec![1, 2, 3, 4]);
+    }
+}

@@ -223,6 +223,24 @@ impl Engine {
         }
     }
 
+    /// The record of the HA session with id `id` at `now`, in O(1): standby copies through the HA-id index,
+    /// this router's own sessions through the id itself (`slot * shard_count + shard_index`).
+    pub fn ha_record(&self, now: Instant, id: crate::record::HaSessionId) -> Option<SessionRecord> {
+        let now_ms = self.now_ms.max(now.as_millis());
+        let idx = match self.table.lookup_id(id.0) {
+            Some(idx) => idx,
+            None => {
+                let count = self.cfg.shard_count.max(1);
+                if id.0 % count != self.cfg.shard_index % count {
+                    return None;
+                }
+                id.0 / count
+            }
+        };
+        let s = self.table.slab.get(idx as usize)?;
+        (s.has(flag::LIVE) && s.has(flag::HA) && s.ha_id == id.0).then(|| self.record_at(idx, now_ms))
+    }
+
     /// Every HA session as a record at `now` (the source of a bulk sync).
     pub fn export_ha(&self, now: Instant) -> impl Iterator<Item = SessionRecord> + '_ {
         let now_ms = self.now_ms.max(now.as_millis());

@@ -3,7 +3,7 @@
 //! The protocol never touches the engine's internals: it sees a [`SessionStore`]. The engine implements it
 //! (see `ha::engine`); [`MemoryStore`] is a plain map used by tests, benchmarks and the fuzz target.
 
-use std::collections::HashMap;
+use hashbrown::HashMap;
 
 use serde::{Deserialize, Serialize};
 use timebase::Instant;
@@ -118,7 +118,7 @@ pub trait SessionStore {
 /// A session table in a plain hash map, with an incrementally maintained digest.
 #[derive(Clone, Debug, Default)]
 pub struct MemoryStore {
-    sessions: HashMap<HaSessionId, SessionRecord>,
+    sessions: HashMap<HaSessionId, SessionRecord, foldhash::fast::RandomState>,
     digest: TableDigest,
     snapshot_bulk: bool,
 }

@@ -8,7 +8,7 @@
 //! `debug.sctp` (packets).
 
 pub(crate) mod io;
-pub mod kernel;
+pub(crate) mod kernel;
 mod select;
 
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
@@ -37,7 +37,7 @@ pub const EVENT_QUEUE: usize = 8192;
 pub const STATUS_REFRESH: StdDuration = StdDuration::from_millis(100);
 const BATCH: usize = 256;
 
-enum Command {
+pub(crate) enum Command {
     Send {
         client: ClientId,
         kind: MessageKind,
@@ -47,19 +47,19 @@ enum Command {
 }
 
 #[derive(Default)]
-struct HandleCounters {
-    queue_full: AtomicU64,
-    not_up: AtomicU64,
-    too_large: AtomicU64,
-    rx_queue_full: AtomicU64,
+pub(crate) struct HandleCounters {
+    pub(crate) queue_full: AtomicU64,
+    pub(crate) not_up: AtomicU64,
+    pub(crate) too_large: AtomicU64,
+    pub(crate) rx_queue_full: AtomicU64,
 }
 
-struct Shared {
-    up: AtomicBool,
-    stop: AtomicBool,
-    stop_notify: Notify,
-    status: Mutex<Option<AssociationStatus>>,
-    counters: HandleCounters,
+pub(crate) struct Shared {
+    pub(crate) up: AtomicBool,
+    pub(crate) stop: AtomicBool,
+    pub(crate) stop_notify: Notify,
+    pub(crate) status: Mutex<Option<AssociationStatus>>,
+    pub(crate) counters: HandleCounters,
 }
 
 /// A cloneable, non-blocking handle to a running association.
@@ -168,7 +168,7 @@ pub fn spawn_memory_pair(
     Ok((a, b))
 }
 
-fn boot_id() -> u64 {
+pub(crate) fn boot_id() -> u64 {
     use std::hash::{BuildHasher, Hasher};
     let mut h = std::collections::hash_map::RandomState::new().build_hasher();
     h.write_u128(
@@ -207,18 +207,22 @@ fn start(cfg: AssociationConfig, memory: Option<io::PacketIo>) -> Result<Spawned
             };
             rt.block_on(async move {
                 let opened = match memory {
-                    Some(io) => Ok((io, "memory")),
+                    Some(io) => Ok(select::Opened::Userspace(io, "memory")),
                     None => select::open(&cfg),
                 };
-                let (packet_io, transport) = match opened {
-                    Ok(v) => v,
+                match opened {
+                    Ok(select::Opened::Userspace(packet_io, transport)) => {
+                        let _ = ready_tx.send(Ok(()));
+                        run(cfg, packet_io, transport, cmd_rx, ev_tx, thread_shared).await;
+                    }
+                    Ok(select::Opened::Kernel) => {
+                        let _ = ready_tx.send(Ok(()));
+                        kernel::run(cfg, boot_id(), cmd_rx, ev_tx, thread_shared).await;
+                    }
                     Err(e) => {
                         let _ = ready_tx.send(Err(e));
-                        return;
                     }
-                };
-                let _ = ready_tx.send(Ok(()));
-                run(cfg, packet_io, transport, cmd_rx, ev_tx, thread_shared).await;
+                }
             });
         })
         .map_err(|source| IpcError::Io {
@@ -268,69 +272,75 @@ impl Driver {
                     }
                 }
                 Action::Event(ev) => {
-                    match &ev {
-                        IpcEvent::Up { peer_restarted } => {
-                            changed = true;
-                            self.shared.up.store(true, Ordering::Release);
-                            tracing::info!(target: "syslog",
-                                "%IPC-5-ASSOC_UP: Association 1 to {} is up over {} transport{}",
-                                self.remote, self.transport,
-                                if *peer_restarted { " (peer restarted)" } else { "" });
-                        }
-                        IpcEvent::Down { reason } => {
-                            changed = true;
-                            self.shared.up.store(false, Ordering::Release);
-                            tracing::warn!(target: "syslog",
-                                "%IPC-4-ASSOC_DOWN: Association 1 to {} is down: {reason}", self.remote);
-                        }
-                        IpcEvent::Message {
-                            client,
-                            kind,
-                            payload,
-                        } => {
-                            tracing::debug!(target: "debug.ipc",
-                                "IPC: rcvd client {} kind {} ({} bytes)", client.0, kind.name(), payload.len());
-                        }
-                    }
-                    if matches!(ev, IpcEvent::Message { .. }) {
-                        if self.events.try_send(ev).is_err() {
-                            self.shared.counters.rx_queue_full.fetch_add(1, Ordering::Relaxed);
-                        }
-                    } else {
-                        // State changes are never dropped: wait for the client to make room.
-                        let _ = self.events.send(ev).await;
-                    }
+                    changed |= !matches!(ev, IpcEvent::Message { .. });
+                    deliver(&self.events, &self.shared, ev, &self.remote, self.transport).await;
                 }
-                Action::Notice(n) => self.log_notice(n),
+                Action::Notice(n) => log_notice(n, self.assoc.config(), &self.remote),
             }
         }
         if changed {
             self.publish();
         }
     }
+}
 
-    fn log_notice(&self, n: Notice) {
-        match n {
-            Notice::AuthFailure(e) => tracing::error!(target: "syslog",
-                "%IPC-3-AUTH_FAIL: Association 1: message from {} refused: {e}", self.remote),
-            Notice::PathSwitch { from, to } => {
-                let cfg = self.assoc.config();
-                let desc = |i: usize| match (cfg.local_ips.get(i), cfg.remote_ips.get(i)) {
-                    (Some(l), Some(r)) => format!("{l} -> {r}"),
-                    _ => format!("pair {i}"),
-                };
-                tracing::warn!(target: "syslog",
-                    "%IPC-4-PATH_CHANGE: Association 1 moved from path {} to path {}", desc(from), desc(to));
-            }
-            Notice::DecodeFailure(e) => tracing::debug!(target: "debug.ipc", "IPC: dropped message: {e}"),
-            Notice::SctpEstablished => tracing::debug!(target: "debug.sctp", "SCTP: association established"),
-            Notice::Connecting => {
-                tracing::debug!(target: "debug.sctp", "SCTP: sending INIT to {}", self.remote)
-            }
-            Notice::ConnectFailed { retry_in } => tracing::debug!(target: "debug.sctp",
-                "SCTP: no answer from {}, next attempt in {} ms", self.remote, retry_in.as_millis()),
-            Notice::SctpError(e) => tracing::debug!(target: "debug.sctp", "SCTP: {e}"),
+/// Logs an event, updates the shared up flag, and hands the event to the client. Messages are dropped
+/// (and counted) when the client's queue is full; state changes wait for room.
+pub(crate) async fn deliver(
+    events: &mpsc::Sender<IpcEvent>,
+    shared: &Shared,
+    ev: IpcEvent,
+    remote: &str,
+    transport: &str,
+) {
+    match &ev {
+        IpcEvent::Up { peer_restarted } => {
+            shared.up.store(true, Ordering::Release);
+            tracing::info!(target: "syslog",
+                "%IPC-5-ASSOC_UP: Association 1 to {remote} is up over {transport} transport{}",
+                if *peer_restarted { " (peer restarted)" } else { "" });
         }
+        IpcEvent::Down { reason } => {
+            shared.up.store(false, Ordering::Release);
+            tracing::warn!(target: "syslog", "%IPC-4-ASSOC_DOWN: Association 1 to {remote} is down: {reason}");
+        }
+        IpcEvent::Message {
+            client,
+            kind,
+            payload,
+        } => {
+            tracing::debug!(target: "debug.ipc",
+                "IPC: rcvd client {} kind {} ({} bytes)", client.0, kind.name(), payload.len());
+        }
+    }
+    if matches!(ev, IpcEvent::Message { .. }) {
+        if events.try_send(ev).is_err() {
+            shared.counters.rx_queue_full.fetch_add(1, Ordering::Relaxed);
+        }
+    } else {
+        let _ = events.send(ev).await;
+    }
+}
+
+/// Logs a notice of the association.
+pub(crate) fn log_notice(n: Notice, cfg: &AssociationConfig, remote: &str) {
+    match n {
+        Notice::AuthFailure(e) => tracing::error!(target: "syslog",
+            "%IPC-3-AUTH_FAIL: Association 1: message from {remote} refused: {e}"),
+        Notice::PathSwitch { from, to } => {
+            let desc = |i: usize| match (cfg.local_ips.get(i), cfg.remote_ips.get(i)) {
+                (Some(l), Some(r)) => format!("{l} -> {r}"),
+                _ => format!("pair {i}"),
+            };
+            tracing::warn!(target: "syslog",
+                "%IPC-4-PATH_CHANGE: Association 1 moved from path {} to path {}", desc(from), desc(to));
+        }
+        Notice::DecodeFailure(e) => tracing::debug!(target: "debug.ipc", "IPC: dropped message: {e}"),
+        Notice::SctpEstablished => tracing::debug!(target: "debug.sctp", "SCTP: association established"),
+        Notice::Connecting => tracing::debug!(target: "debug.sctp", "SCTP: sending INIT to {remote}"),
+        Notice::ConnectFailed { retry_in } => tracing::debug!(target: "debug.sctp",
+            "SCTP: no answer from {remote}, next attempt in {} ms", retry_in.as_millis()),
+        Notice::SctpError(e) => tracing::debug!(target: "debug.sctp", "SCTP: {e}"),
     }
 }
 

@@ -75,19 +75,27 @@ pub fn select_transport(cfg: &AssociationConfig) -> Selected {
     }
 }
 
-/// Opens the selected userspace packet path.
-pub(crate) fn open(cfg: &AssociationConfig) -> Result<(PacketIo, &'static str), IpcError> {
+/// An opened transport.
+pub(crate) enum Opened {
+    /// Userspace SCTP over this packet path.
+    Userspace(PacketIo, &'static str),
+    /// The kernel's SCTP (the kernel backend opens its sockets itself).
+    Kernel,
+}
+
+/// Opens the selected transport.
+pub(crate) fn open(cfg: &AssociationConfig) -> Result<Opened, IpcError> {
     let sel = select_transport(cfg);
     tracing::debug!(target: "debug.ipc", "IPC: transport {} ({})", sel.transport, sel.reason);
     match sel.transport {
-        TransportChoice::Raw => Ok((PacketIo::raw(cfg)?, "raw")),
-        TransportChoice::Udp | TransportChoice::Auto => Ok((PacketIo::udp(cfg)?, "udp")),
-        TransportChoice::Kernel => Err(IpcError::TransportUnavailable {
-            transport: "kernel",
-            reason: match kernel_sctp_available() {
-                Err(e) => format!("the kernel has no SCTP: {e}"),
-                Ok(()) => "the kernel SCTP backend is not enabled in this build".into(),
-            },
-        }),
+        TransportChoice::Raw => Ok(Opened::Userspace(PacketIo::raw(cfg)?, "raw")),
+        TransportChoice::Udp | TransportChoice::Auto => Ok(Opened::Userspace(PacketIo::udp(cfg)?, "udp")),
+        TransportChoice::Kernel => match kernel_sctp_available() {
+            Ok(()) => Ok(Opened::Kernel),
+            Err(e) => Err(IpcError::TransportUnavailable {
+                transport: "kernel",
+                reason: format!("the kernel has no SCTP: {e}"),
+            }),
+        },
     }
 }
