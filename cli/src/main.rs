@@ -101,7 +101,7 @@ fn main() -> ExitCode {
                 paths.push(peer);
             }
             let (text, ok) = cli::check::check_files(&paths);
-            print!("{text}");
+            write_stdout(&text);
             if ok {
                 ExitCode::SUCCESS
             } else {
@@ -144,6 +144,12 @@ fn daemon_main(args: &DaemonArgs) -> ExitCode {
             return ExitCode::from(EXIT_FAILED);
         }
     };
+    for name in interfaces.unmapped(&initial) {
+        eprintln!(
+            "iosha: warning: interface {name} is not a Linux interface name and has no mapping \
+             (add --interface {name}=LINUX)"
+        );
+    }
     let flags = DebugFlags::new();
     let log = LogBuffer::default();
     if let Err(e) = logging::install(flags.clone(), log.clone(), true) {
@@ -171,6 +177,8 @@ fn daemon_main(args: &DaemonArgs) -> ExitCode {
             .map_err(|e| format!("cannot start the components: {e}"))?;
         daemon::run(core, &control).await.map_err(|e| e.to_string())
     });
+    // Open sessions and stuck blocking calls must not hold the exit.
+    runtime.shutdown_timeout(std::time::Duration::from_secs(2));
     match result {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
@@ -210,10 +218,18 @@ fn exec_main(args: &ExecArgs) -> ExitCode {
             return ExitCode::from(EXIT_FAILED);
         }
         match (&response.json, args.json) {
-            (Some(doc), true) => println!("{}", serde_json::to_string_pretty(doc).unwrap_or_default()),
+            (Some(doc), true) => {
+                let text = serde_json::to_string_pretty(doc).unwrap_or_default();
+                if !write_stdout(&format!("{text}\n")) {
+                    return ExitCode::SUCCESS;
+                }
+            }
             _ => {
                 if !response.output.is_empty() {
-                    println!("{}", response.output.trim_end_matches('\n'));
+                    let text = response.output.trim_end_matches('\n');
+                    if !write_stdout(&format!("{text}\n")) {
+                        return ExitCode::SUCCESS;
+                    }
                 }
             }
         }
@@ -223,4 +239,11 @@ fn exec_main(args: &ExecArgs) -> ExitCode {
         }
     }
     ExitCode::SUCCESS
+}
+
+/// Writes to stdout; false when stdout is gone (e.g. `iosha exec ... | head -1`), which is not an error.
+fn write_stdout(text: &str) -> bool {
+    use std::io::Write as _;
+    let mut out = std::io::stdout().lock();
+    out.write_all(text.as_bytes()).and_then(|()| out.flush()).is_ok()
 }

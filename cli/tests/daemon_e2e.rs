@@ -93,12 +93,7 @@ fn show_running_config_text_json_version_and_pipes() {
     let daemon = Daemon::start_with(
         "show",
         HA_R1,
-        &[
-            "--interface",
-            "Ethernet0/0=eth0",
-            "--interface",
-            "Ethernet1/0=eth1",
-        ],
+        &["--interface", "e0/0=eth0", "--interface", "Ethernet1/0=eth1"],
     );
     let text = daemon.exec_ok(&["show running-config"]);
     for needle in [
@@ -118,7 +113,13 @@ fn show_running_config_text_json_version_and_pipes() {
         version.contains(&format!("Version {}", env!("CARGO_PKG_VERSION"))),
         "{version}"
     );
+    // The abbreviated IOS name of the mapping was expanded.
     assert!(version.contains("Ethernet0/0 -> eth0"), "{version}");
+    assert!(
+        !daemon.stderr().contains("not a Linux interface name"),
+        "{}",
+        daemon.stderr()
+    );
     let v: serde_json::Value = serde_json::from_str(&daemon.exec_ok(&["--json", "show version"])).unwrap();
     assert_eq!(v["name"], "iosha");
     assert_eq!(v["interfaces"]["Ethernet1/0"], "eth1");
@@ -133,6 +134,8 @@ fn show_running_config_text_json_version_and_pipes() {
 #[test]
 fn components_that_are_absent_say_so() {
     let daemon = Daemon::start("absent", HA_R1);
+    // Started without --interface: the IOS names of the seed are flagged.
+    daemon.wait_stderr("interface Ethernet1/0 is not a Linux interface name", 1);
     for (cmd, msg) in [
         ("show standby brief", "% HSRP is not running"),
         ("show redundancy states", "% Redundancy is not running"),
@@ -377,10 +380,21 @@ fn malformed_requests_get_clear_errors() {
 #[test]
 fn sigterm_stops_cleanly_and_removes_the_socket() {
     let mut daemon = Daemon::start("term", HA_R1);
+    // An idle session (an operator's open shell) in configuration mode does not hold the stop.
+    let mut idle = UnixStream::connect(&daemon.socket).unwrap();
+    idle.write_all(b"{\"op\":\"exec\",\"line\":\"conf t\"}\n")
+        .unwrap();
+    let mut reader = BufReader::new(idle.try_clone().unwrap());
+    let mut answer = String::new();
+    reader.read_line(&mut answer).unwrap();
+    assert!(answer.contains("(config)#"), "{answer}");
     let status = daemon.stop();
     assert!(status.success(), "{status}");
     assert!(!daemon.socket.exists());
     daemon.wait_stderr("%SYS-5-RELOAD", 1);
+    // The idle session was closed.
+    answer.clear();
+    assert_eq!(reader.read_line(&mut answer).unwrap(), 0);
 }
 
 #[test]

@@ -5,7 +5,7 @@ use std::collections::BTreeMap;
 use serde::Serialize;
 
 use crate::config::Config;
-use crate::lang::ExecCommand;
+use crate::lang::{ExecCommand, canonical_interface};
 
 /// IOS interface names mapped to Linux interfaces (`--interface Ethernet0/0=eth0`, repeatable).
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize)]
@@ -18,7 +18,7 @@ impl InterfaceMap {
         Self::default()
     }
 
-    /// Adds one `IOS=LINUX` mapping, e.g. `Ethernet0/0=eth0`.
+    /// Adds one `IOS=LINUX` mapping, e.g. `Ethernet0/0=eth0` (IOS abbreviations like `e0/0` are expanded).
     pub fn add_spec(&mut self, spec: &str) -> Result<(), String> {
         let Some((ios, linux)) = spec.split_once('=') else {
             return Err(format!(
@@ -29,13 +29,10 @@ impl InterfaceMap {
         if ios.is_empty() || linux.is_empty() {
             return Err(format!("interface mapping '{spec}' has an empty side"));
         }
+        let canonical = canonical_interface(ios);
+        let ios = canonical.as_str();
         // Linux interface names: at most 15 bytes, no '/', no whitespace (IFNAMSIZ).
-        if linux.len() > 15
-            || linux.contains('/')
-            || linux.chars().any(char::is_whitespace)
-            || linux == "."
-            || linux == ".."
-        {
+        if !is_linux_name(linux) {
             return Err(format!("'{linux}' is not a valid Linux interface name"));
         }
         if let Some(previous) = self.0.get(ios)
@@ -78,10 +75,30 @@ impl InterfaceMap {
         self.0.iter().map(|(i, l)| (i.as_str(), l.as_str()))
     }
 
+    /// Interfaces of `cfg` that are neither mapped nor usable as Linux names (e.g. `Ethernet0/0` without
+    /// `--interface Ethernet0/0=...`).
+    pub fn unmapped<'c>(&self, cfg: &'c Config) -> Vec<&'c str> {
+        cfg.interfaces
+            .iter()
+            .map(|i| i.name.as_str())
+            .filter(|name| !self.0.contains_key(*name) && !is_linux_name(name))
+            .collect()
+    }
+
     /// True when nothing is mapped.
     pub fn is_empty(&self) -> bool {
         self.0.is_empty()
     }
+}
+
+/// Whether `name` can be a Linux interface name (1 to 15 bytes, no `/`, no whitespace, not `.`/`..`).
+pub fn is_linux_name(name: &str) -> bool {
+    !name.is_empty()
+        && name.len() <= 15
+        && !name.contains('/')
+        && !name.chars().any(char::is_whitespace)
+        && name != "."
+        && name != ".."
 }
 
 /// What a component's command returns.
@@ -197,7 +214,7 @@ mod tests {
 
     #[test]
     fn interface_specs_parse_and_reject_nonsense() {
-        let map = InterfaceMap::from_specs(&["Ethernet0/0=eth0", " Ethernet1/0 = r1-out "]).unwrap();
+        let map = InterfaceMap::from_specs(&["e0/0=eth0", " Ethernet1/0 = r1-out "]).unwrap();
         assert_eq!(map.linux_name("Ethernet0/0"), "eth0");
         assert_eq!(map.linux_name("Ethernet1/0"), "r1-out");
         assert_eq!(map.linux_name("eth7"), "eth7");
@@ -214,6 +231,12 @@ mod tests {
         assert!(InterfaceMap::from_specs(&["E0=eth0", "E0=eth1"]).is_err());
         assert!(InterfaceMap::from_specs(&["E0=eth0", "E1=eth0"]).is_err());
         assert!(InterfaceMap::from_specs(&["E0=eth0", "E0=eth0"]).is_ok());
+        assert!(InterfaceMap::from_specs(&["Ethernet0/0=eth0", "Et0/0=eth1"]).is_err());
+        let mut cfg = Config::default();
+        for name in ["Ethernet0/0", "Ethernet2/0", "lan-in"] {
+            cfg.interface_mut(name);
+        }
+        assert_eq!(map.unmapped(&cfg), ["Ethernet2/0"]);
         assert_eq!(serde_json::to_value(&map).unwrap()["Ethernet0/0"], "eth0");
     }
 

@@ -54,6 +54,17 @@ fn lock(core: &SharedCore) -> std::sync::MutexGuard<'_, DaemonCore> {
 /// Serves `core` on the control socket until SIGTERM or SIGINT. Must run inside a multi-threaded tokio
 /// runtime. The socket file is removed on the way out.
 pub async fn run(core: DaemonCore, control: &Path) -> Result<(), DaemonError> {
+    run_until(core, control, std::future::pending()).await
+}
+
+/// Like [`run`], also stopping when `shutdown` completes (for embedding the daemon in a larger program or
+/// an in-process test).
+pub async fn run_until(
+    core: DaemonCore,
+    control: &Path,
+    shutdown: impl Future<Output = ()>,
+) -> Result<(), DaemonError> {
+    tokio::pin!(shutdown);
     let mut hup = signal(SignalKind::hangup()).map_err(DaemonError::Signals)?;
     let mut term = signal(SignalKind::terminate()).map_err(DaemonError::Signals)?;
     let mut int = signal(SignalKind::interrupt()).map_err(DaemonError::Signals)?;
@@ -81,6 +92,7 @@ pub async fn run(core: DaemonCore, control: &Path) -> Result<(), DaemonError> {
             }
             _ = term.recv() => break "SIGTERM",
             _ = int.recv() => break "SIGINT",
+            () = &mut shutdown => break "shutdown request",
         }
     };
     tracing::info!(target: "syslog", "%SYS-5-RELOAD: iosha stopping ({reason})");

@@ -84,11 +84,15 @@ struct Fixture {
     journal: Journal,
     shut_down: Arc<Mutex<bool>>,
     dir: PathBuf,
+    _scratch: Scratch,
 }
 
-impl Drop for Fixture {
+/// Removes the fixture's directory on drop.
+struct Scratch(PathBuf);
+
+impl Drop for Scratch {
     fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.dir);
+        let _ = std::fs::remove_dir_all(&self.0);
     }
 }
 
@@ -135,6 +139,7 @@ fn fixture(tag: &str, with_components: bool) -> Fixture {
         core,
         journal,
         shut_down,
+        _scratch: Scratch(dir.clone()),
         dir,
     }
 }
@@ -399,4 +404,56 @@ fn debug_commands_switch_categories() {
         .json
         .unwrap();
     assert_eq!(doc["debug"], serde_json::json!([]));
+}
+
+#[test]
+fn run_until_serves_sessions_and_stops_on_request() {
+    let f = fixture("server", false);
+    let socket = f.dir.join("s.sock");
+    let Fixture { core, _scratch, .. } = f;
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .unwrap();
+    runtime.block_on(async {
+        let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+        let path = socket.clone();
+        let server = tokio::spawn(async move {
+            super::run_until(core, &path, async {
+                let _ = stopped.await;
+            })
+            .await
+        });
+        let path = socket.clone();
+        let answers = tokio::task::spawn_blocking(move || {
+            let start = std::time::Instant::now();
+            let mut client = loop {
+                match crate::control::Client::connect(&path) {
+                    Ok(c) => break c,
+                    Err(e) => {
+                        assert!(start.elapsed() < std::time::Duration::from_secs(10), "{e}");
+                        std::thread::sleep(std::time::Duration::from_millis(10));
+                    }
+                }
+            };
+            let mut other = crate::control::Client::connect(&path).unwrap();
+            let a = client.call(Op::Exec, "configure terminal", false).unwrap();
+            let b = other.call(Op::Prompt, "", false).unwrap();
+            let c = other.call(Op::Exec, "show version", true).unwrap();
+            (a, b, c)
+        })
+        .await
+        .unwrap();
+        assert_eq!(answers.0.prompt, "ha-R1(config)#");
+        assert_eq!(answers.1.prompt, "ha-R1#", "sessions are separate");
+        assert_eq!(
+            answers.2.json.unwrap()["control_socket"],
+            socket.display().to_string()
+        );
+        assert!(socket.exists());
+        stop.send(()).unwrap();
+        server.await.unwrap().unwrap();
+    });
+    assert!(!socket.exists(), "the socket is removed on the way out");
 }
