@@ -238,5 +238,101 @@ fn bulk_1m(c: &mut Criterion) {
     g.finish();
 }
 
-criterion_group!(benches, codec, dynamic, bulk_1m);
+/// The seed's outside interface: `ip inspect ha-protocols out redundancy stateful HAin`.
+fn engine_config() -> inspect::EngineConfig {
+    use inspect::config::{InspectRule, InterfaceConfig, InterfaceInspect, RuleProtocol};
+    use inspect::record::L4Proto;
+    let rule = |proto| RuleProtocol {
+        proto,
+        timeout_s: None,
+    };
+    inspect::EngineConfig {
+        rules: vec![InspectRule {
+            name: "ha".into(),
+            protocols: vec![rule(L4Proto::TCP), rule(L4Proto::UDP)],
+        }],
+        interfaces: vec![
+            InterfaceConfig {
+                name: "in".into(),
+                ..Default::default()
+            },
+            InterfaceConfig {
+                name: "out".into(),
+                inspect_out: Some(InterfaceInspect {
+                    rule: "ha".into(),
+                    redundancy_group: Some("HAin".into()),
+                }),
+                ..Default::default()
+            },
+        ],
+        udp_idle_s: 3600,
+        ..inspect::EngineConfig::default()
+    }
+}
+
+/// Bulk of 1,000,000 sessions from an Active engine into a fresh standby engine (export through the
+/// engine's HA hooks, encode, decode, `apply_standby`, digests on both sides).
+fn engine_bulk_once(active_engine: &mut inspect::Engine) -> (StdDuration, u64) {
+    let cfg = SyncConfig {
+        bulk_chunk: 4096,
+        max_batch_bytes: 64 * 1024,
+        ..SyncConfig::default()
+    };
+    let mut active = HaSync::new(SyncRole::Active, cfg);
+    let mut standby = HaSync::new(SyncRole::Standby, cfg);
+    let mut s_engine = inspect::Engine::new(engine_config(), 2);
+    s_engine.set_ha_role(Instant::ZERO, inspect::HaRole::Standby);
+    let mut now = Instant::from_millis(10);
+    let start = StdInstant::now();
+    standby.request_bulk(now);
+    loop {
+        now += Duration::from_micros(1);
+        while let Some(a) = standby.poll_action() {
+            match a {
+                SyncAction::Send(m) => active.handle_message(now, &m, active_engine),
+                SyncAction::BulkComplete(r) => {
+                    assert!(r.ok, "{r:?}");
+                    return (start.elapsed(), r.sessions);
+                }
+                SyncAction::Notice(_) => {}
+            }
+        }
+        active.handle_timeout(now, active_engine);
+        while let Some(a) = active.poll_action() {
+            if let SyncAction::Send(m) = a {
+                standby.handle_message(now, &m, &mut s_engine);
+            }
+        }
+        while s_engine.poll_event().is_some() {}
+    }
+}
+
+fn engine_bulk_1m(c: &mut Criterion) {
+    let n = 1_000_000u32;
+    let mut e = inspect::Engine::new(engine_config(), 1);
+    let now = Instant::from_millis(5);
+    for i in 0..n {
+        let client = std::net::SocketAddr::from(([10, (i >> 16) as u8, (i >> 8) as u8, i as u8], 40000));
+        let server = std::net::SocketAddr::from(([211, 0, 0, 10], 53));
+        let v = e.process(now, &inspect::build::udp(client, server, 20), Some(0), Some(1));
+        assert_eq!(v, inspect::Verdict::Accept);
+    }
+    while e.poll_event().is_some() {}
+    let (d, sessions) = engine_bulk_once(&mut e);
+    println!(
+        "ha_bulk/engine_1M: {sessions} sessions engine to engine in {:.3} s",
+        d.as_secs_f64()
+    );
+    let mut g = c.benchmark_group("ha_bulk");
+    g.sample_size(10);
+    g.warm_up_time(StdDuration::from_millis(100));
+    g.measurement_time(StdDuration::from_secs(10));
+    g.throughput(Throughput::Elements(u64::from(n)));
+    g.bench_function("engine_to_engine_1m", |b| {
+        b.iter_custom(|iters| (0..iters).map(|_| engine_bulk_once(&mut e).0).sum())
+    });
+    g.finish();
+}
+
+criterion_group!(benches, codec, dynamic, bulk_1m, engine_bulk_1m);
 criterion_main!(benches);

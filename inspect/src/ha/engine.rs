@@ -1,11 +1,8 @@
 //! The engine as a [`SessionStore`], and the glue from [`EngineEvent`]s to the sync client.
 //!
-//! The engine exposes whole-table export, standby apply/remove and flush; it has no public lookup of one
-//! HA session by id. So: bulk synchronizations served from an engine snapshot the records
-//! (`has_fast_lookup` is false), and an update received by a standby engine finds its session by a scan
-//! of the HA sessions (O(n) per update: fine for tests and small tables; at scale the engine should
-//! expose `ha_record(now, id)` or an in-place `apply_standby_update(now, &SessionUpdate)`, after which
-//! this adapter becomes O(1)).
+//! Everything maps onto the engine's HA hooks: `export_ha` (bulk snapshot of ids, digest),
+//! `ha_record` (O(1) lookup: bulk chunks, and the current record an update is merged into),
+//! `apply_standby`, `remove_standby`, `clear_ha_sessions`.
 
 use timebase::Instant;
 
@@ -16,10 +13,6 @@ use crate::record::{HaSessionId, SessionRecord};
 use crate::status::EngineEvent;
 
 impl SessionStore for Engine {
-    fn has_fast_lookup(&self) -> bool {
-        false
-    }
-
     fn for_each_session(&self, now: Instant, f: &mut dyn FnMut(&SessionRecord)) {
         for rec in self.export_ha(now) {
             f(&rec);
@@ -27,7 +20,7 @@ impl SessionStore for Engine {
     }
 
     fn get_session(&self, now: Instant, id: HaSessionId) -> Option<SessionRecord> {
-        self.export_ha(now).find(|r| r.id == id)
+        self.ha_record(now, id)
     }
 
     fn apply_add(&mut self, now: Instant, rec: &SessionRecord) {
@@ -37,7 +30,8 @@ impl SessionStore for Engine {
     }
 
     fn apply_update(&mut self, now: Instant, update: &SessionUpdate) -> bool {
-        let Some(mut rec) = self.get_session(now, update.id) else {
+        // An update names a standby copy; the engine's own sessions are never updated from the peer.
+        let Some(mut rec) = self.ha_record(now, update.id) else {
             return false;
         };
         update.apply_to(&mut rec);
