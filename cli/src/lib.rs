@@ -12,5 +12,6 @@ pub mod lang;
 // Operator interface of the daemon (control socket, shell, logging, the daemon itself).
 pub mod control;
 pub mod daemon;
+pub mod lab;
 pub mod logging;
 pub mod shell;

@@ -318,7 +318,11 @@ impl Group {
                 self.counters.hellos_in += 1;
                 match m.state {
                     State::Active => {
-                        self.active = Some(peer);
+                        // While Active ourselves, a lower Active is a conflict we win (h: Coup), not
+                        // "the Active router"; a higher one (g) is, and we step down.
+                        if self.state != State::Active || higher {
+                            self.active = Some(peer);
+                        }
                         if self.standby.is_some_and(|s| s.address == m.src) {
                             self.standby = None;
                         }

@@ -207,6 +207,23 @@ fn version2_md5_pair() {
 }
 
 #[test]
+fn partition_heals_to_one_active_within_a_hello() {
+    let mut lab = started_pair(group(1, 110, [10, 0, 0, 3]), group(1, 100, [10, 0, 0, 3]));
+    lab.partitioned = true;
+    lab.run_for(secs(30));
+    assert_eq!(lab.actives(E0, 1), vec![0, 1], "split brain while partitioned");
+    let t0 = lab.now;
+    lab.partitioned = false;
+    lab.run_for(secs(4));
+    assert_eq!(lab.actives(E0, 1), vec![0]);
+    assert!(lab.became(1, 1, State::Speak, t0).unwrap() - t0 <= secs(3) + LATENCY);
+    lab.run_for(secs(30));
+    assert_eq!(lab.state(1, E0, 1), State::Standby);
+    assert_eq!(lab.group_status(1, E0, 1).active_router, "10.0.0.1");
+    assert_eq!(lab.group_status(0, E0, 1).active_router, "local");
+}
+
+#[test]
 fn converges_with_packet_loss() {
     let mut lab = Lab::new();
     lab.loss_pct = 10;

@@ -558,3 +558,47 @@ fn an_update_before_its_bulk_add_is_harmless() {
     assert_eq!(sim.pair.standby.counters().unknown_deletes, 0);
     let _ = Instant::ZERO;
 }
+
+#[test]
+fn a_resync_keeps_standby_copies_until_the_bulk_ends_then_removes_stale_ones() {
+    let config = SyncConfig {
+        bulk_chunk: 32,
+        ..SyncConfig::default()
+    };
+    let mut sim = Sim::new(config, SimLink::new(Duration::from_millis(1), 200, 4));
+    for _ in 0..500 {
+        sim.create(Shape::EstablishedTcp);
+    }
+    sim.run_ms(1000);
+    sim.assert_converged();
+    let now = sim.pair.now;
+    sim.pair.active.handle_link_down(now);
+    sim.pair.standby.handle_link_down(now);
+    for _ in 0..100 {
+        let id = sim.random_live().unwrap();
+        sim.delete(id);
+    }
+    for _ in 0..50 {
+        sim.create(Shape::NewTcp);
+    }
+    let now = sim.pair.now;
+    sim.pair.active.handle_link_up(now);
+    sim.pair.standby.handle_link_up(now);
+    // 0.2 MB/s: the bulk takes a while; a takeover during it would still find every old copy.
+    let mut min_held = usize::MAX;
+    let mut steps = 0;
+    while sim.pair.reports.is_empty() {
+        min_held = min_held.min(sim.pair.s_store.len());
+        sim.run_ms(1);
+        steps += 1;
+        assert!(steps < 60_000, "bulk never ended");
+    }
+    assert!(steps > 20, "bulk too short to observe ({steps} ms)");
+    assert!(
+        min_held >= 500,
+        "standby dropped to {min_held} sessions during the resync"
+    );
+    assert!(sim.pair.reports[0].ok);
+    assert_eq!(sim.pair.standby.counters().stale_removed, 100);
+    sim.assert_converged();
+}

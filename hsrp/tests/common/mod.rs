@@ -36,6 +36,8 @@ pub struct Lab {
     inflight: Vec<InFlight>,
     /// Percentage of packets lost (0–100).
     pub loss_pct: u64,
+    /// While set, nothing is delivered (a partition of the LAN).
+    pub partitioned: bool,
     rng: u64,
 }
 
@@ -99,6 +101,7 @@ impl Lab {
             routers: Vec::new(),
             inflight: Vec::new(),
             loss_pct: 0,
+            partitioned: false,
             rng: 0x9e37_79b9_7f4a_7c15,
         }
     }
@@ -203,7 +206,7 @@ impl Lab {
                         if to == r || !self.routers[to].powered || !self.link_up(to, iface) {
                             continue;
                         }
-                        if self.lost() {
+                        if self.partitioned || self.lost() {
                             continue;
                         }
                         self.inflight.push(InFlight {

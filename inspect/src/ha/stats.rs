@@ -46,6 +46,8 @@ pub struct SyncCounters {
     pub bulk_requests: u64,
     /// Bulk synchronizations abandoned (a newer request, a gap, a timeout or the link going down).
     pub bulk_aborted: u64,
+    /// Standby copies removed at the end of a bulk because the bulk did not carry them.
+    pub stale_removed: u64,
     /// Resynchronizations started by the standby because of a gap, a decode error, a digest or count
     /// mismatch or a timeout.
     pub resyncs: u64,
@@ -148,8 +150,8 @@ pub fn render_statistics(s: &SyncStatistics) -> String {
     }
     let _ = writeln!(
         out,
-        "  Bulk syncs: {} completed, {} failed, {} requested, {} aborted",
-        c.bulk_syncs, c.bulk_failures, c.bulk_requests, c.bulk_aborted
+        "  Bulk syncs: {} completed, {} failed, {} requested, {} aborted, {} stale sessions removed",
+        c.bulk_syncs, c.bulk_failures, c.bulk_requests, c.bulk_aborted, c.stale_removed
     );
     let _ = writeln!(
         out,

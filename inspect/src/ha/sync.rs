@@ -23,9 +23,10 @@
 //!
 //! Standby side: every batch's sequence number must follow the previous one; a jump, a GAP flag, a decode
 //! error, a `BULK_END` whose count or digest differs from the local table, or a bulk that makes no progress
-//! for `bulk_timeout` starts a resync: one `BULK_REQUEST`. `BULK_BEGIN` flushes the local HA sessions; the
-//! bulk is reported complete (and the redundancy manager may go to STANDBY HOT) only when `BULK_END`
-//! matches.
+//! for `bulk_timeout` starts a resync: one `BULK_REQUEST`. At `BULK_BEGIN` the standby notes the copies
+//! it holds and keeps them (a takeover during a resync still finds them); at `BULK_END` it removes those
+//! the bulk did not carry, then compares count and digest. The bulk is reported complete (and the
+//! redundancy manager may go to STANDBY HOT) only when they match.
 
 use std::collections::VecDeque;
 
@@ -189,6 +190,30 @@ enum InBulk {
     },
 }
 
+/// Standby copies held when a bulk began; those the bulk does not refresh are removed at its end.
+#[derive(Clone, Debug)]
+struct Sweep {
+    epoch: u32,
+    ids: Vec<HaSessionId>,
+    refreshed: Vec<u64>,
+}
+
+impl Sweep {
+    fn mark(&mut self, id: HaSessionId) {
+        if let Ok(k) = self.ids.binary_search(&id) {
+            self.refreshed[k / 64] |= 1 << (k % 64);
+        }
+    }
+
+    fn stale(&self) -> impl Iterator<Item = HaSessionId> + '_ {
+        self.ids
+            .iter()
+            .enumerate()
+            .filter(|(k, _)| self.refreshed[k / 64] & (1 << (k % 64)) == 0)
+            .map(|(_, id)| *id)
+    }
+}
+
 /// The HA sync client (see the module documentation for the rules).
 #[derive(Debug)]
 pub struct HaSync {
@@ -211,6 +236,7 @@ pub struct HaSync {
     bulk_out: Option<OutBulk>,
     expect_seq: Option<u32>,
     bulk_in: InBulk,
+    sweep: Option<Sweep>,
     in_sync: bool,
     last_bulk_sessions: u64,
     last_bulk_ms: u64,
@@ -240,6 +266,7 @@ impl HaSync {
             bulk_out: None,
             expect_seq: None,
             bulk_in: InBulk::Idle,
+            sweep: None,
             in_sync: role == SyncRole::Active,
             last_bulk_sessions: 0,
             last_bulk_ms: 0,
@@ -332,7 +359,8 @@ impl HaSync {
         self.blocked = false;
     }
 
-    /// Standby: asks the Active for a bulk synchronization (start-up, `clear ip inspect ha sessions-all`).
+    /// Standby: asks the Active for a bulk synchronization (start-up, `clear ip inspect ha sessions-all`; for
+    /// the latter the caller flushes its table first, the client keeps whatever the table holds).
     pub fn request_bulk(&mut self, now: Instant) {
         self.now = now;
         if self.role == SyncRole::Standby {
@@ -539,6 +567,7 @@ impl HaSync {
             self.counters.bulk_aborted += 1;
         }
         self.bulk_in = InBulk::Idle;
+        self.sweep = None;
     }
 
     fn accepts_events(&self) -> bool {
@@ -710,6 +739,9 @@ impl HaSync {
             }
             (SyncRole::Standby, Record::Add(r)) => {
                 self.counters.adds_received += 1;
+                if let Some(sweep) = &mut self.sweep {
+                    sweep.mark(r.id);
+                }
                 store.apply_add(now, &r);
                 self.progress(now);
             }
@@ -736,7 +768,18 @@ impl HaSync {
                     }
                     InBulk::Idle => now,
                 };
-                store.flush_ha_sessions();
+                // Keep the copies held so far (a takeover during the bulk still finds them); the bulk
+                // refreshes them, and those it does not are removed when it ends.
+                let mut ids = Vec::with_capacity(store.ha_session_count());
+                store.for_each_session(now, &mut |r| ids.push(r.id));
+                ids.sort_unstable();
+                ids.dedup();
+                let refreshed = vec![0u64; ids.len().div_ceil(64)];
+                self.sweep = Some(Sweep {
+                    epoch,
+                    ids,
+                    refreshed,
+                });
                 self.in_sync = false;
                 self.bulk_in = InBulk::Receiving {
                     epoch,
@@ -762,7 +805,7 @@ impl HaSync {
         epoch: u32,
         count: u64,
         digest: u64,
-        store: &S,
+        store: &mut S,
     ) {
         let InBulk::Receiving {
             epoch: current,
@@ -776,6 +819,13 @@ impl HaSync {
         if current != epoch {
             self.counters.unexpected_records += 1;
             return;
+        }
+        if let Some(sweep) = self.sweep.take().filter(|s| s.epoch == epoch) {
+            for id in sweep.stale() {
+                if store.remove_session(id) {
+                    self.counters.stale_removed += 1;
+                }
+            }
         }
         let local = store.ha_table_digest(now);
         let ok = local.count == count && local.sum == digest;
