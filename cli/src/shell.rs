@@ -145,8 +145,39 @@ fn echo_question_mark(editor: &mut Editor<ShellHelper, DefaultHistory>, prompt: 
     }
 }
 
+/// Runs lines read from a pipe or file as if typed (`iosha shell < script`), printing an IOS-like transcript:
+/// each line after its prompt, then its output. Stops at `exit` in exec mode or at the end of the input;
+/// failing lines are shown and the script goes on, as a paste into an IOS console does.
+pub fn run_script(mut client: Client, input: impl std::io::BufRead) -> Result<(), ShellError> {
+    use std::io::Write as _;
+    let mut prompt = client.call(Op::Prompt, "", false)?.prompt;
+    let mut out = std::io::stdout().lock();
+    for line in input.lines() {
+        let line = line.map_err(ClientError::Io)?;
+        let line = line.trim_end_matches('\r');
+        let response = client.call(Op::Exec, line, false)?;
+        let mut text = format!("{prompt}{line}\n{}", response.output);
+        if !text.ends_with('\n') {
+            text.push('\n');
+        }
+        if out.write_all(text.as_bytes()).is_err() {
+            return Ok(());
+        }
+        prompt = response.prompt;
+        if response.close {
+            break;
+        }
+    }
+    let _ = out.flush();
+    Ok(())
+}
+
 /// Runs the shell on the daemon at `control` until `exit`, Ctrl-D or a broken connection.
 pub fn run(control: &Path) -> Result<(), ShellError> {
+    use std::io::IsTerminal as _;
+    if !std::io::stdin().is_terminal() {
+        return run_script(Client::connect(control)?, std::io::stdin().lock());
+    }
     let client: SharedClient = Arc::new(Mutex::new(Client::connect(control)?));
     let call = |op: Op, line: &str| {
         client

@@ -235,3 +235,47 @@ fn ctrl_d_leaves_the_shell() {
     wait_for("the shell to exit on Ctrl-D", || tmux.pane_dead().then_some(()));
     let _ = tmux.last_line();
 }
+
+#[test]
+fn a_script_on_stdin_runs_like_a_paste_with_a_transcript() {
+    use std::io::Write as _;
+    let daemon = Daemon::start("shell-script", HA_R1);
+    let mut child = Command::new(IOSHA)
+        .args(["shell", "--control"])
+        .arg(&daemon.socket)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(b"conf t\ninterface Ethernet0/0\nstandby 1 timers 0 10\nstandby 1 priority 77\nend\nexit\nshow version\n")
+        .unwrap();
+    let out = child.wait_with_output().unwrap();
+    assert!(out.status.success());
+    let transcript = String::from_utf8(out.stdout).unwrap();
+    let expected_start = "ha-R1#conf t\nEnter configuration commands, one per line.  End with end or Ctrl-Z.\n\
+                          ha-R1(config)#interface Ethernet0/0\n\
+                          ha-R1(config-if)#standby 1 timers 0 10\n";
+    assert!(transcript.starts_with(expected_start), "{transcript}");
+    let caret_line = transcript.lines().nth(4).unwrap();
+    assert_eq!(
+        caret_line.find('^'),
+        Some("ha-R1(config-if)#standby 1 timers ".len()),
+        "{transcript}"
+    );
+    // The failing line did not stop the script; `exit` did (show version never ran).
+    assert!(
+        transcript.contains("ha-R1(config-if)#standby 1 priority 77\n"),
+        "{transcript}"
+    );
+    assert!(transcript.ends_with("ha-R1#exit\n"), "{transcript}");
+    assert!(
+        daemon
+            .exec_ok(&["show running-config"])
+            .contains("standby 1 priority 77")
+    );
+}
