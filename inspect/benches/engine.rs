@@ -157,6 +157,19 @@ fn bench_established(c: &mut Criterion) {
         });
         assert_eq!(e.stats().drops.total(), 0);
         if n == 10_000 {
+            // Parsing alone, for the breakdown.
+            g.bench_function("parse_only", |b| {
+                let mut i = 0usize;
+                b.iter_custom(|iters| {
+                    let start = cpu_now();
+                    for _ in 0..iters {
+                        let p = &pkts[i & 63];
+                        i += 1;
+                        black_box(inspect::wire::parse(black_box(p)).is_ok());
+                    }
+                    cpu_now().saturating_sub(start)
+                });
+            });
             // The same path with a hot working set (64 flows, as in a burst): what the code costs when the
             // entries are in cache, i.e. without the random-access cache misses of the case above.
             let hot: Vec<Vec<u8>> = pkts.iter().take(64).cloned().collect();
@@ -243,5 +256,29 @@ fn memory_per_session(_c: &mut Criterion) {
     black_box(&e);
 }
 
-criterion_group!(benches, memory_per_session, bench_established, bench_setup);
+fn bench_clock(c: &mut Criterion) {
+    // The cost of the CPU-time clock read itself, amortised over the iterations of one sample.
+    let mut g = c.benchmark_group("overhead");
+    g.sample_size(10)
+        .measurement_time(Duration::from_secs(1))
+        .warm_up_time(Duration::from_millis(200));
+    g.bench_function("empty_loop", |b| {
+        b.iter_custom(|iters| {
+            let start = cpu_now();
+            for i in 0..iters {
+                black_box(i);
+            }
+            cpu_now().saturating_sub(start)
+        });
+    });
+    g.finish();
+}
+
+criterion_group!(
+    benches,
+    memory_per_session,
+    bench_established,
+    bench_setup,
+    bench_clock
+);
 criterion_main!(benches);
