@@ -163,3 +163,47 @@ fn two_routers_and_a_host_in_namespaces() {
         assert_eq!(ign.trim(), "1");
     }
 }
+
+#[test]
+fn version2_md5_group_in_namespaces() {
+    if !can_run() {
+        eprintln!("SKIPPED: needs root and iproute2 to create network namespaces");
+        return;
+    }
+    let (_ns, _br, r1, r2, h) = topology("v2");
+    let v2 = |prio: u8| {
+        let mut s = spec(prio, false);
+        let g = &mut s.interfaces[0].groups[0];
+        g.version = hsrp::Version::V2;
+        g.group = 4000;
+        g.auth = hsrp::AuthConfig::Md5 {
+            key: "s3cret".into(),
+            key_id: 0,
+        };
+        s
+    };
+    let a = Router::start(&r1, v2(110));
+    let b = Router::start(&r2, v2(100));
+    let limit = Duration::from_secs(10);
+    wait_until("r1 Active and r2 Standby (v2, MD5)", limit, || {
+        a.state() == "Active" && b.state() == "Standby"
+    });
+    let st = b.status();
+    assert_eq!(
+        (st.version, st.group, st.active_router.as_str()),
+        (2, 4000, "10.0.0.1")
+    );
+    assert_eq!(st.counters.auth_failures, 0);
+    assert!(st.counters.hellos_in > 0);
+    wait_until("ping to the VIP", limit, || ping(&h));
+    let neigh = out(&["ip", "-n", &h, "neigh", "show", VIP]);
+    assert!(
+        neigh.contains("00:00:0c:9f:ff:a0"),
+        "host ARP entry for the VIP: {neigh}"
+    );
+    a.stop(Cmd::Shutdown);
+    wait_until("r2 Active after r1's shutdown", limit, || b.state() == "Active");
+    wait_until("ping to the VIP through r2", limit, || ping(&h));
+    b.stop(Cmd::Shutdown);
+    assert_eq!(vmac_devices(&r2), 0);
+}
