@@ -450,3 +450,97 @@ fn malformed_packets_are_counted() {
     }
     assert_eq!(e.stats().drops.malformed, 4);
 }
+
+#[test]
+fn inspect_in_opens_sessions_for_traffic_entering_the_interface() {
+    let mut cfg = seed_config();
+    // Inside interface: `ip inspect ha-protocols in` and an out ACL that denies everything.
+    cfg.interfaces[0].inspect_in = Some(InterfaceInspect {
+        rule: "ha-protocols".into(),
+        redundancy_group: None,
+    });
+    cfg.interfaces[0].acl_out = Some("deny-all".into());
+    cfg.interfaces[1] = InterfaceConfig {
+        name: "Ethernet1/0".into(),
+        ..Default::default()
+    };
+    cfg.acls.push(AclConfig {
+        name: "deny-all".into(),
+        entries: vec![entry(10, AclAction::Deny, AddrMatch::Any, AddrMatch::Any)],
+    });
+    let mut e = Engine::new(cfg, 3);
+    let c = sa("10.0.0.10:40000");
+    let s = sa("211.0.0.10:53");
+    assert_eq!(
+        e.process(t(0), &build::udp(s, c, 5), OUT, IN),
+        Verdict::Drop(DropReason::AclDenied)
+    );
+    assert_eq!(e.process(t(1), &build::udp(c, s, 5), IN, OUT), Verdict::Accept);
+    let ss = e.sessions(t(1));
+    assert_eq!(
+        (ss[0].interface.as_str(), ss[0].direction.as_str()),
+        ("Ethernet0/0", "in")
+    );
+    assert_eq!(ss[0].ha_state, HaState::None);
+    assert_eq!(ss[0].return_acl.as_deref(), Some("deny-all"));
+    assert_eq!(e.process(t(2), &build::udp(s, c, 5), OUT, IN), Verdict::Accept);
+    assert!(drain(&mut e).is_empty(), "no HA events without redundancy");
+}
+
+#[test]
+fn ipv6_sessions_and_acls() {
+    let mut e = Engine::new(seed_config(), 3);
+    let c = sa("[2001:db8::10]:40000");
+    let s = sa("[2001:db8:1::10]:443");
+    assert_eq!(e.process(t(0), &build::syn(c, s, 7), IN, OUT), Verdict::Accept);
+    assert_eq!(
+        e.process(
+            t(0),
+            &build::tcp(s, c, TcpFlags::SYN | TcpFlags::ACK, 70, 8, 0),
+            OUT,
+            IN
+        ),
+        Verdict::Accept
+    );
+    assert_eq!(
+        e.process(t(0), &build::tcp(c, s, TcpFlags::ACK, 8, 71, 0), IN, OUT),
+        Verdict::Accept
+    );
+    let ss = e.sessions(t(0));
+    assert_eq!(ss[0].initiator, c);
+    assert_eq!(ss[0].state, "SIS_OPEN");
+    // Unsolicited IPv6 is denied by `deny ip any any`.
+    let probe = build::syn(sa("[2001:db8:1::99]:1"), sa("[2001:db8::10]:22"), 1);
+    assert_eq!(
+        e.process(t(1), &probe, OUT, IN),
+        Verdict::Drop(DropReason::AclDenied)
+    );
+}
+
+#[test]
+fn unknown_interfaces_are_neither_filtered_nor_inspected() {
+    let mut e = Engine::new(seed_config(), 3);
+    let p = build::syn(sa("1.1.1.1:1"), sa("2.2.2.2:2"), 1);
+    assert_eq!(e.process(t(0), &p, None, Some(77)), Verdict::Accept);
+    assert_eq!(e.session_count(), 0);
+}
+
+#[test]
+fn reconfigure_keeps_sessions_and_unchanged_acl_counters() {
+    let mut e = Engine::new(seed_config(), 3);
+    handshake(&mut e, t(0));
+    e.process(
+        t(0),
+        &build::syn(sa("211.0.0.10:1"), sa("10.0.0.10:2"), 1),
+        OUT,
+        IN,
+    );
+    let mut cfg = seed_config();
+    cfg.tcp_idle_s = 10;
+    e.reconfigure(cfg);
+    assert_eq!(e.acl_status()[0].entries[2].matches, 1);
+    assert_eq!(e.session_count(), 1);
+    // The shorter idle time applies at once.
+    e.handle_timeout(t(10_200));
+    assert_eq!(e.session_count(), 0);
+}
