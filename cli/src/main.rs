@@ -36,6 +36,8 @@ enum Command {
     Shell(ShellArgs),
     /// Check a configuration file, or two files meant to form an HA pair.
     Check(CheckArgs),
+    /// Build the seed's two-router lab in network namespaces, fail the Active router and report (root).
+    Lab(cli::lab::run::LabArgs),
 }
 
 #[derive(Debug, Args)]
@@ -95,6 +97,7 @@ fn main() -> ExitCode {
                 ExitCode::from(EXIT_NO_DAEMON)
             }
         },
+        Command::Lab(args) => cli::lab::run::main(&args),
         Command::Check(args) => {
             let mut paths: Vec<&Path> = vec![&args.file];
             if let Some(peer) = &args.peer_file {
