@@ -14,4 +14,5 @@ pub mod control;
 pub mod daemon;
 pub mod lab;
 pub mod logging;
+pub mod node;
 pub mod shell;
