@@ -307,6 +307,8 @@ pub struct V1Advertise {
     pub passive_groups: u16,
     /// Reserved word.
     pub reserved2: u32,
+    /// Bytes after the 16 this format defines (kept so that encoding reproduces the datagram).
+    pub trailer: Vec<u8>,
 }
 
 // ===== Version 2 =====
@@ -463,6 +465,7 @@ impl Packet {
                 out.extend_from_slice(&a.active_groups.to_be_bytes());
                 out.extend_from_slice(&a.passive_groups.to_be_bytes());
                 out.extend_from_slice(&a.reserved2.to_be_bytes());
+                out.extend_from_slice(&a.trailer);
             }
             Self::V2(p) => {
                 for tlv in &p.tlvs {
@@ -522,9 +525,6 @@ impl Packet {
                     got: b.len(),
                 });
             }
-            if b.len() != 16 {
-                return Err(DecodeError::BadV1Length(b.len()));
-            }
             return Ok(Self::Advertise(V1Advertise {
                 adv_type: u16::from_be_bytes([b[2], b[3]]),
                 length: u16::from_be_bytes([b[4], b[5]]),
@@ -533,6 +533,7 @@ impl Packet {
                 active_groups: u16::from_be_bytes([b[8], b[9]]),
                 passive_groups: u16::from_be_bytes([b[10], b[11]]),
                 reserved2: u32::from_be_bytes([b[12], b[13], b[14], b[15]]),
+                trailer: b[16..].to_vec(),
             }));
         }
         if b.len() < V1_LEN {

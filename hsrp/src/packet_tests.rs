@@ -155,10 +155,22 @@ fn advertise_decodes() {
             reserved1: 0,
             active_groups: 1,
             passive_groups: 3,
-            reserved2: 0
+            reserved2: 0,
+            trailer: Vec::new()
         })
     );
     assert_eq!(p.encode(), bytes);
+    let mut longer = bytes.clone();
+    longer.extend_from_slice(&[0, 0, 0, 0]);
+    let Packet::Advertise(a) = Packet::decode(&longer).unwrap() else {
+        panic!("not advertise")
+    };
+    assert_eq!(a.trailer, vec![0; 4]);
+    assert_eq!(Packet::Advertise(a).encode(), longer);
+    assert_eq!(
+        Packet::decode(&bytes[..15]),
+        Err(DecodeError::Truncated { needed: 16, got: 15 })
+    );
 }
 
 #[test]

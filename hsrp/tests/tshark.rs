@@ -118,6 +118,7 @@ fn tshark_dissects_what_we_encode() {
         active_groups: 2,
         passive_groups: 1,
         reserved2: 0,
+        trailer: Vec::new(),
     });
 
     let dir = std::env::temp_dir().join(format!("hsrp-tshark-{}", std::process::id()));
