@@ -238,9 +238,33 @@ impl InterfaceConfig {
     }
 }
 
+/// Parses a MAC address in IOS dotted form (`0000.0c07.ac01`) or colon form (`00:00:0c:07:ac:01`).
+pub fn parse_mac(s: &str) -> Option<[u8; 6]> {
+    let hex: String = s
+        .chars()
+        .filter(|c| *c != '.' && *c != ':' && *c != '-')
+        .collect();
+    if hex.len() != 12 || !hex.chars().all(|c| c.is_ascii_hexdigit()) {
+        return None;
+    }
+    let mut m = [0u8; 6];
+    for (i, b) in m.iter_mut().enumerate() {
+        *b = u8::from_str_radix(&hex[2 * i..2 * i + 2], 16).ok()?;
+    }
+    Some(m)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn mac_parsing() {
+        assert_eq!(parse_mac("0000.0c07.ac01"), Some([0, 0, 0x0c, 7, 0xac, 1]));
+        assert_eq!(parse_mac("02:AA:00:00:00:03"), Some([2, 0xaa, 0, 0, 0, 3]));
+        assert_eq!(parse_mac("0000.0c07.ac0"), None);
+        assert_eq!(parse_mac("0000.0c07.ac0g"), None);
+    }
 
     #[test]
     fn virtual_macs() {
