@@ -553,3 +553,146 @@ fn exec_keys_cover_the_contract_list() {
         assert_eq!(&exec(&line).key, key);
     }
 }
+
+#[test]
+fn no_forms_of_every_block() {
+    let full = std::fs::read_to_string(format!(
+        "{}/tests/data/every-command.cfg",
+        env!("CARGO_MANIFEST_DIR")
+    ))
+    .unwrap();
+    let base = cli::lang::load_config(&full, "every-command.cfg").config.unwrap();
+    let run = |mode: Mode, lines: &[&str]| -> Config {
+        let i = interp();
+        let mut cfg = base.clone();
+        let mut mode = mode;
+        for line in lines {
+            match i.execute(&mode, &cfg, line) {
+                Ok(Outcome::Config { candidate, mode: m }) => {
+                    cfg = candidate;
+                    mode = m;
+                }
+                Ok(Outcome::ModeChange(m)) => mode = m,
+                other => panic!("{line}: {other:?}"),
+            }
+        }
+        cfg
+    };
+    let defaults = cli::config::InspectGlobal::default();
+    let cfg = run(
+        Mode::Config,
+        &[
+            "no ip inspect tcp idle-time",
+            "no ip inspect udp idle-time",
+            "no ip inspect tcp synwait-time",
+            "no ip inspect tcp finwait-time",
+            "no ip inspect max-incomplete high",
+            "no ip inspect max-incomplete low",
+            "no ip inspect audit-trail",
+            "no ip inspect redundancy update seconds",
+            "no ip inspect dataplane queue",
+            "no ip inspect dataplane fail-open",
+            "no ip inspect name fw",
+            "no ip inspect name lab udp",
+        ],
+    );
+    assert_eq!(cfg.inspect, defaults);
+    let cfg = run(
+        Mode::Config,
+        &[
+            "no redundancy inter-device",
+            "no ipc zone default",
+            "no ip access-list extended edge-in",
+        ],
+    );
+    assert!(cfg.redundancy.is_none() && cfg.ipc.is_none());
+    assert_eq!(cfg.access_lists.len(), 1);
+    let cfg = run(
+        Mode::IpcLocalSctp,
+        &[
+            "no local-ip",
+            "no retransmit-timeout",
+            "no path-retransmit",
+            "no assoc-retransmit",
+            "no transport",
+            "no keepalive",
+        ],
+    );
+    let local = cfg.ipc.unwrap().association.unwrap().sctp.unwrap().local.unwrap();
+    assert_eq!(
+        local,
+        cli::config::SctpLocal {
+            port: 5000,
+            ..Default::default()
+        }
+    );
+    let cfg = run(Mode::IpcProtocolSctp, &["no remote-port", "exit", "shutdown"]);
+    let assoc = cfg.ipc.unwrap().association.unwrap();
+    assert!(assoc.shutdown && assoc.sctp.unwrap().remote.is_none());
+    let cfg = run(Mode::RedundancyInterDevice, &["no scheme", "no security key"]);
+    assert_eq!(
+        cfg.redundancy.unwrap(),
+        cli::config::RedundancyInterDevice::default()
+    );
+    let cfg = run(
+        Mode::Interface("Ethernet0/0".into()),
+        &[
+            "no standby 300 ip 10.0.0.4",
+            "no standby 300 timers",
+            "no standby 300 authentication",
+            "no standby 300 name",
+            "no standby 300 mac-address",
+            "no standby 300 track",
+            "no standby use-bia",
+            "no standby delay",
+            "no ip address",
+        ],
+    );
+    let e0 = cfg.interface("Ethernet0/0").unwrap();
+    let g = &e0.standby.groups[0];
+    assert!(
+        g.secondary_ips.is_empty() && g.timers.is_none() && g.authentication.is_none() && g.name.is_none()
+    );
+    assert!(g.mac_address.is_none() && g.tracks.is_empty(), "{g:?}");
+    assert!(
+        !e0.standby.use_bia && e0.standby.delay.is_none(),
+        "{:?}",
+        e0.standby
+    );
+    assert!(e0.address.is_none());
+    // Version 1 cannot be set back while group 300 exists.
+    assert!(
+        interp()
+            .execute(
+                &Mode::Interface("Ethernet0/0".into()),
+                &base,
+                "no standby version"
+            )
+            .is_err()
+    );
+    let cfg = run(
+        Mode::Interface("GigabitEthernet0/1".into()),
+        &[
+            "no ip access-group edge-in in",
+            "no ip access-group edge-out out",
+            "no ip inspect fw out",
+            "no ip inspect lab in",
+        ],
+    );
+    let gi = cfg.interface("GigabitEthernet0/1").unwrap();
+    assert!(
+        gi.access_group_in.is_none()
+            && gi.access_group_out.is_none()
+            && gi.inspect_in.is_none()
+            && gi.inspect_out.is_none()
+    );
+    let cfg = run(
+        Mode::ExtendedAcl("edge-in".into()),
+        &[
+            "no 35",
+            "no permit icmp any any",
+            "no remark allow the peer | and nothing else",
+        ],
+    );
+    assert_eq!(cfg.access_list("edge-in").unwrap().entries.len(), 5);
+}

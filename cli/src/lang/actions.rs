@@ -29,11 +29,13 @@ fn enter(mode: Mode) -> R {
 }
 
 impl Apply<'_> {
+    /// The value bound to `name`: an argument, or a keyword bound under another name (`direction` = in|out).
+    /// A keyword bound under its own word has no value, so an argument never collides with a keyword.
     fn val(&self, name: &str) -> Option<&str> {
         self.matched
             .iter()
             .rev()
-            .find(|m| m.name == name)
+            .find(|m| m.name == name && !m.plain_keyword)
             .map(|m| m.value.as_str())
     }
     fn has(&self, name: &str) -> bool {
@@ -46,10 +48,11 @@ impl Apply<'_> {
         self.num(name)
     }
     fn col(&self, name: &str) -> usize {
-        self.matched
-            .iter()
-            .rev()
-            .find(|m| m.name == name)
+        let mut bound = self.matched.iter().rev().filter(|m| m.name == name);
+        bound
+            .clone()
+            .find(|m| !m.plain_keyword)
+            .or_else(|| bound.next())
             .map_or(0, |m| m.column)
     }
     fn err(&self, name: &str, reason: impl Into<String>) -> ApplyError {
@@ -491,7 +494,7 @@ pub(crate) fn standby_preempt(ap: &mut Apply<'_>) -> R {
 
 pub(crate) fn standby_track(ap: &mut Apply<'_>) -> R {
     let number = ap.group()?;
-    let interface = ap.interface_arg("track");
+    let interface = ap.interface_arg("track_if");
     let decrement = ap.num("decrement").unwrap_or(defaults::TRACK_DECREMENT);
     let negated = ap.negated;
     let group = ap.group_mut(number);

@@ -551,7 +551,7 @@ fn build_group_commands(b: &mut B, p: NodeId) {
 
     let tr = b.kw(p, "track", "Lower the priority when an interface goes down");
     b.no_act(tr, a::standby_track);
-    let (i, n) = b.interface(tr, "track", "Tracked interface", a::standby_track);
+    let (i, n) = b.interface(tr, "track_if", "Tracked interface", a::standby_track);
     for parent in [i, n] {
         let d = b.kw(parent, "decrement", "Priority decrement");
         let v = b.num(d, "decrement", 1, 255, "Decrement (default 10)");

@@ -143,6 +143,8 @@ pub(crate) struct Matched {
     pub(crate) name: &'static str,
     pub(crate) value: String,
     pub(crate) column: usize,
+    /// A keyword bound under its own word (only its presence matters, never its value).
+    pub(crate) plain_keyword: bool,
 }
 
 /// A token of the line with its character column.
@@ -331,6 +333,7 @@ impl Tree {
                         name: node.name,
                         value,
                         column: token.column,
+                        plain_keyword: matches!(node.kind, Kind::Keyword(w) if w == node.name),
                     });
                     walk.last = Some(id);
                     foreign = node.foreign_ok;
