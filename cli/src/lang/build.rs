@@ -240,10 +240,17 @@ fn build_exec(b: &mut B, root: NodeId) {
     let ha = b.kw(inspect, "ha", "Stateful failover of inspection sessions");
     let sessions = b.kw(ha, "sessions", "Sessions with their HA state");
     b.exec(sessions);
-    let x = b.kw(sessions, "detail", "With counters and timers per session");
-    b.exec(x);
-    let x = b.kw(ha, "statistics", "HA synchronization counters");
-    b.exec(x);
+    let detail = b.kw(sessions, "detail", "With counters and timers per session");
+    b.exec(detail);
+    let stats = b.kw(ha, "statistics", "HA synchronization counters");
+    b.exec(stats);
+    // `[vrf NAME]` (seed): the name becomes an argument, the key stays the same.
+    for parent in [sessions, detail, stats] {
+        let vrf = b.kw(parent, "vrf", "Only one VRF");
+        b.t.nodes[vrf].key_word = Some("");
+        let name = b.arg(vrf, "vrf", ArgType::Word, "VRF name");
+        b.exec(name);
+    }
     let acl = b.kw(ip, "access-lists", "Access lists with match counters");
     b.exec(acl);
     let x = b.arg(acl, "name", ArgType::Word, "Access list name");
@@ -261,6 +268,16 @@ fn build_exec(b: &mut B, root: NodeId) {
         "Clear HA sessions (on the standby: request a bulk sync)",
     );
     b.exec(x);
+    // The seed also writes it as `clear ip inspect ha sessions all`.
+    let alias = b.kw(ha, "sessions", "Clear HA sessions");
+    b.t.nodes[alias].hidden = true;
+    let x = b.kw(
+        alias,
+        "all",
+        "Clear HA sessions (on the standby: request a bulk sync)",
+    );
+    b.exec(x);
+    b.t.nodes[x].key_override = Some("clear ip inspect ha sessions-all");
     let x = b.kw(ha, "statistics", "Clear HA counters");
     b.exec(x);
     let acl = b.kw(ip, "access-list", "Access lists");
