@@ -174,7 +174,8 @@ fn daemon_main(args: &DaemonArgs) -> ExitCode {
     };
     let result = runtime.block_on(async move {
         // Components (HSRP, IPC, SSO, inspect) are created here and handed to the core.
-        let components: Vec<Box<dyn daemon::Component>> = Vec::new();
+        let components: Vec<Box<dyn daemon::Component>> =
+            cli::node::components(timebase::MonotonicClock::start());
         let interpreter = Arc::new(cli::lang::Interpreter::new());
         let core = DaemonCore::new(settings, interpreter, initial, components, flags, log)
             .map_err(|e| format!("cannot start the components: {e}"))?;
