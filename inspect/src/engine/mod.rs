@@ -554,7 +554,9 @@ impl Engine {
         if reason == EndReason::Flushed {
             return;
         }
-        if s.has(flag::HA) && !s.has(flag::STANDBY) && reason != EndReason::HaRemoved {
+        // Only an Active router speaks for its sessions: after a role change to Standby its leftover sessions
+        // end silently (their ids may now name the new Active's sessions on the peer).
+        if self.sends_updates(&s) && reason != EndReason::HaRemoved {
             self.stats.ha_deletes += 1;
             self.push_event(EngineEvent::HaDelete(HaSessionId(s.ha_id)));
         }

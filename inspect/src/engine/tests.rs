@@ -544,3 +544,19 @@ fn reconfigure_keeps_sessions_and_unchanged_acl_counters() {
     e.handle_timeout(t(10_200));
     assert_eq!(e.session_count(), 0);
 }
+
+#[test]
+fn a_router_turned_standby_stops_speaking_for_its_sessions() {
+    let mut e = Engine::new(seed_config(), 3);
+    handshake(&mut e, t(0));
+    drain(&mut e);
+    e.set_ha_role(t(1), HaRole::Standby);
+    e.handle_timeout(t(120_000));
+    e.clear_sessions();
+    let evs = drain(&mut e);
+    assert!(
+        evs.iter()
+            .all(|ev| !matches!(ev, EngineEvent::HaUpdate(_) | EngineEvent::HaDelete(_))),
+        "{evs:?}"
+    );
+}
