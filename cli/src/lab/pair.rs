@@ -314,8 +314,8 @@ impl Lab {
         self.probes[index(r)].json(command)
     }
 
-    /// Waits until one router is fully Active (every group, RF ACTIVE) and the other STANDBY HOT; returns
-    /// the Active one.
+    /// Waits until one router is fully Active (every group, RF ACTIVE) and the other STANDBY HOT with every
+    /// group in Standby; returns the Active one.
     pub fn wait_pair(&mut self, timeout: Duration) -> Result<Router, StepError> {
         self.poll(
             "waiting for ACTIVE / STANDBY HOT",
@@ -324,7 +324,11 @@ impl Lab {
             |lab| {
                 let v1 = lab.view(Router::R1);
                 let v2 = lab.view(Router::R2);
-                let hot = |v: &RouterView| v.rf.as_ref().is_some_and(RedundancyView::is_standby_hot);
+                // The standby is RF STANDBY HOT and HSRP Standby on every group (ready to take over).
+                let hot = |v: &RouterView| {
+                    v.rf.as_ref().is_some_and(RedundancyView::is_standby_hot)
+                        && all_groups(&v.groups, "Standby")
+                };
                 if v1.fully_active() && hot(&v2) {
                     return Ok(Router::R1);
                 }
