@@ -184,3 +184,32 @@ fn access_lists_with_hit_counts() {
 "
     );
 }
+
+#[test]
+fn session_json_fields() {
+    let e = populated();
+    let v = serde_json::to_value(&e.sessions(t(65_000))[0]).unwrap();
+    for f in [
+        "id",
+        "proto",
+        "initiator",
+        "responder",
+        "state",
+        "interface",
+        "direction",
+        "bytes_initiator",
+        "bytes_responder",
+        "age_s",
+        "idle_s",
+        "ha_state",
+    ] {
+        assert!(v.get(f).is_some(), "missing {f} in {v}");
+    }
+    assert_eq!(v["initiator"], "10.0.0.10:34386");
+    assert_eq!(v["state"], "SIS_OPEN");
+    assert_eq!(v["ha_state"], "ACTIVE");
+    assert_eq!(v["direction"], "out");
+    let st = serde_json::to_value(e.stats()).unwrap();
+    assert_eq!(st["drops"]["acl_denied"], 0);
+    assert_eq!(st["sessions"], 3);
+}
