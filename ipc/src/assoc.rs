@@ -656,6 +656,16 @@ impl Association {
         }
     }
 
+    /// Bytes the send queue can still take before sends fail with `QueueFull` (approximate: envelope
+    /// headers count too). Drivers feed messages only while there is room, so nothing they accepted is
+    /// dropped.
+    pub fn send_room(&self) -> usize {
+        let queued: usize = (0..STREAM_COUNT)
+            .map(|s| self.sctp.buffered_amount(StreamId(s)))
+            .sum();
+        self.cfg.send_queue_bytes.saturating_sub(queued)
+    }
+
     /// Counts packets the driver discarded before they reached the association (wrong source).
     pub fn count_foreign_packets(&mut self, n: u64) {
         self.stats.drop_foreign_packets += n;

@@ -38,7 +38,7 @@ pub const DEFAULT_UDP_PORT: u16 = 9899;
 /// UDP headers and room to spare).
 pub const DEFAULT_MTU: u16 = 1400;
 /// Default bound of the outgoing message queue, in bytes of queued payload.
-pub const DEFAULT_SEND_QUEUE_BYTES: usize = 8 * 1024 * 1024;
+pub const DEFAULT_SEND_QUEUE_BYTES: usize = 1024 * 1024;
 
 /// Which transport carries the association.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]

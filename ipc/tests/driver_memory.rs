@@ -76,10 +76,50 @@ async fn memory_pair_up_send_status_shutdown() {
             }
         );
     }
+    // Three times the 1 MiB send queue: accepted messages must all arrive (backpressure shows up
+    // as QueueFull at the handle, never as a loss after acceptance).
+    let count = 3_000u32;
+    let sender = {
+        let ha = ha.clone();
+        tokio::spawn(async move {
+            let mut refused = 0u64;
+            for i in 0..count {
+                let mut payload = vec![0u8; 1024];
+                payload[..4].copy_from_slice(&i.to_be_bytes());
+                loop {
+                    match ha.send(ClientId::INSPECT, MessageKind::INSPECT_SYNC, payload.clone()) {
+                        Ok(()) => break,
+                        Err(SendError::QueueFull) => {
+                            refused += 1;
+                            tokio::time::sleep(Duration::from_micros(200)).await;
+                        }
+                        Err(e) => panic!("{e}"),
+                    }
+                }
+            }
+            refused
+        })
+    };
+    for i in 0..count {
+        match timeout(Duration::from_secs(20), rb.recv())
+            .await
+            .unwrap()
+            .unwrap()
+        {
+            IpcEvent::Message { payload, .. } => assert_eq!(payload[..4], i.to_be_bytes()),
+            other => panic!("{other:?}"),
+        }
+    }
+    let refused = sender.await.unwrap();
     let st = ha.status_now().await.unwrap();
+    assert_eq!(
+        st.stats.per_kind["inspect-sync"].xerr, 0,
+        "no accepted message was dropped"
+    );
+    assert_eq!(st.stats.per_kind["inspect-sync"].xmit, 1000 + u64::from(count));
+    eprintln!("handle refused {refused} sends while the queue was full");
     assert_eq!(st.state, "ESTABLISHED");
     assert_eq!(st.transport, "memory");
-    assert_eq!(st.stats.per_kind["inspect-sync"].xmit, 1000);
     let json = serde_json::to_value(&st).unwrap();
     assert_eq!(json["state"], "ESTABLISHED");
     assert_eq!(json["rto_min_ms"], 300);

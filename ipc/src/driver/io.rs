@@ -43,13 +43,24 @@ fn domain(ip: IpAddr) -> Domain {
     if ip.is_ipv4() { Domain::IPV4 } else { Domain::IPV6 }
 }
 
+/// Socket buffer size asked for; above `net.core.rmem_max` it needs CAP_NET_ADMIN (`SO_RCVBUFFORCE`).
+const SOCKET_BUFFER: usize = 4 << 20;
+
+fn big_buffers(s: &Socket) {
+    if nix::sys::socket::setsockopt(s, nix::sys::socket::sockopt::RcvBufForce, &SOCKET_BUFFER).is_err() {
+        let _ = s.set_recv_buffer_size(SOCKET_BUFFER);
+    }
+    if nix::sys::socket::setsockopt(s, nix::sys::socket::sockopt::SndBufForce, &SOCKET_BUFFER).is_err() {
+        let _ = s.set_send_buffer_size(SOCKET_BUFFER);
+    }
+}
+
 /// Opens one raw IP protocol 132 socket bound to `local`.
 pub(crate) fn open_raw(local: IpAddr) -> io::Result<Socket> {
     let s = Socket::new(domain(local), Type::RAW, Some(Protocol::from(IPPROTO_SCTP)))?;
     s.bind(&SocketAddr::new(local, 0).into())?;
     s.set_nonblocking(true)?;
-    let _ = s.set_recv_buffer_size(4 << 20);
-    let _ = s.set_send_buffer_size(4 << 20);
+    big_buffers(&s);
     Ok(s)
 }
 
@@ -58,8 +69,7 @@ fn open_udp(local: IpAddr, port: u16) -> io::Result<Socket> {
     s.set_reuse_address(true)?;
     s.bind(&SocketAddr::new(local, port).into())?;
     s.set_nonblocking(true)?;
-    let _ = s.set_recv_buffer_size(4 << 20);
-    let _ = s.set_send_buffer_size(4 << 20);
+    big_buffers(&s);
     Ok(s)
 }
 

@@ -31,11 +31,18 @@ pub type Spawned = (IpcHandle, mpsc::Receiver<IpcEvent>);
 
 /// Capacity of the command queue from the handles to the driver (messages).
 pub const COMMAND_QUEUE: usize = 8192;
-/// Capacity of the event queue from the driver to the client.
-pub const EVENT_QUEUE: usize = 8192;
+/// Capacity of the event queue from the driver to the client. Received messages are taken from the
+/// userspace SCTP stack as they arrive (its receive window must stay open: it sends no window update
+/// when a client drains it late), so a client that falls this far behind loses messages, counted in
+/// `drop_rx_queue_full`.
+pub const EVENT_QUEUE: usize = 65_536;
 /// How often the published status snapshot is refreshed.
 pub const STATUS_REFRESH: StdDuration = StdDuration::from_millis(100);
 const BATCH: usize = 256;
+/// Envelope bytes added to each payload (header + tag).
+const ENVELOPE_OVERHEAD: usize = crate::envelope::HEADER_LEN + crate::envelope::TAG_LEN;
+/// Send-queue room needed before more commands are taken (one largest message).
+const ROOM_NEEDED: usize = crate::envelope::MAX_ENVELOPE_LEN;
 
 pub(crate) enum Command {
     Send {
@@ -392,6 +399,7 @@ async fn run(
                 None => std::future::pending().await,
             }
         };
+        let has_room = d.assoc.send_room() >= ROOM_NEEDED;
         tokio::select! {
             biased;
             () = d.shared.stop_notify.notified() => break,
@@ -406,17 +414,24 @@ async fn run(
                     d.assoc.handle_packet(now, path, &packet);
                 }
             }
-            cmd = commands.recv() => {
+            cmd = commands.recv(), if has_room => {
                 let Some(cmd) = cmd else { break };
+                let mut room = d.assoc.send_room();
                 let mut next = Some(cmd);
                 while let Some(c) = next.take() {
                     match c {
-                        Command::Send { client, kind, payload } => batch.push((client, kind, payload)),
+                        Command::Send { client, kind, payload } => {
+                            room = room.saturating_sub(payload.len() + ENVELOPE_OVERHEAD);
+                            batch.push((client, kind, payload));
+                        }
                         Command::Status(reply) => {
                             let _ = reply.send(d.assoc.status(d.now()));
                         }
                     }
-                    if batch.len() < BATCH {
+                    // Take more only while the SCTP send queue has room for a largest message: what is
+                    // left waits in the bounded command queue, so the handles see QueueFull instead of
+                    // messages being dropped after they were accepted.
+                    if batch.len() < BATCH && room >= ROOM_NEEDED {
                         next = commands.try_recv().ok();
                     }
                 }

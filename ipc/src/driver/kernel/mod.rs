@@ -432,6 +432,7 @@ pub(crate) async fn run(
         }
     };
     let mut backoff = cfg.rto_min();
+    let mut rx_blocked = false;
     let mut conn: Option<AsyncFd<Socket>> = None;
     let mut refresh = tokio::time::interval(super::STATUS_REFRESH);
     let mut buf = vec![0u8; MAX_ENVELOPE_LEN + 1];
@@ -484,6 +485,10 @@ pub(crate) async fn run(
                 let _ = r;
                 Wake::Accept
             }
+            permit = events.reserve(), if rx_blocked => {
+                drop(permit);
+                Wake::Readable
+            }
             c = commands.recv() => Wake::Command(c),
             _ = refresh.tick() => Wake::Tick,
         };
@@ -506,8 +511,14 @@ pub(crate) async fn run(
             }
             Wake::Readable => {
                 let mut lost = None;
+                rx_blocked = false;
                 if let Some(c) = &conn {
                     loop {
+                        // A slow client: leave messages in the socket (the kernel closes the window).
+                        if events.capacity() <= k.out.len() {
+                            rx_blocked = true;
+                            break;
+                        }
                         match sys::recv_message(c.get_ref().as_fd(), &mut buf) {
                             Ok(Received::Data { stream, bytes }) => k.on_data(stream, bytes),
                             Ok(Received::Notification(n)) => match parse_notification(&n) {
