@@ -622,3 +622,66 @@ mod tests {
         assert_eq!(parse_dotted_mac("0000.0c07"), None);
     }
 }
+
+/// Prefix and shape of the macvlans the HSRP driver creates for an Active group's virtual MAC
+/// (`hsrp<parent ifindex>g<group>`, `v` instead of `g` for version 2; see `hsrp::driver`). Packets sent to
+/// the virtual MAC arrive on that macvlan, not on the parent: the data plane must count them as the
+/// parent's traffic, or they would bypass inspection and the ACLs.
+pub fn vmac_interface_name(parent_ifindex: u32, version2: bool, group: u16) -> String {
+    format!("hsrp{parent_ifindex}{}{group}", if version2 { 'v' } else { 'g' })
+}
+
+/// Adds, for every standby group of an inspected interface, the group's macvlan under the same engine
+/// interface index (`ifindex` resolves a Linux interface name; interfaces it cannot resolve are skipped).
+pub fn add_vmac_interfaces(
+    plan: &mut InspectPlan,
+    config: &Config,
+    map: &InterfaceMap,
+    ifindex: impl Fn(&str) -> Option<u32>,
+) {
+    let mut extra = Vec::new();
+    for (idx, linux) in &plan.interfaces {
+        let Some(iface) = config.interfaces.get(usize::from(*idx)) else {
+            continue;
+        };
+        if map.linux_name(&iface.name) != linux {
+            continue;
+        }
+        let Some(parent) = ifindex(linux) else { continue };
+        for g in &iface.standby.groups {
+            extra.push((
+                *idx,
+                vmac_interface_name(parent, iface.standby.version == 2, g.group),
+            ));
+        }
+    }
+    plan.interfaces.extend(extra);
+}
+
+#[cfg(test)]
+mod vmac_tests {
+    use super::*;
+
+    #[test]
+    fn vmac_macvlans_join_their_parent_interface() {
+        let text = include_str!("../../tests/data/ha-R1.cfg");
+        let (loaded, _) = crate::daemon::core::load_with_warnings(text, "r1");
+        let config = loaded.expect("seed loads");
+        let map = InterfaceMap::from_specs(&["Ethernet0/0=e0", "Ethernet1/0=e1"]).expect("map");
+        let mut plan = NodePlan::from_config(&config, &map).inspect.expect("inspect");
+        add_vmac_interfaces(&mut plan, &config, &map, |n| match n {
+            "e0" => Some(7),
+            "e1" => Some(9),
+            _ => None,
+        });
+        assert_eq!(
+            plan.interfaces,
+            vec![
+                (0, "e0".into()),
+                (1, "e1".into()),
+                (0, "hsrp7g1".into()),
+                (1, "hsrp9g2".into())
+            ]
+        );
+    }
+}

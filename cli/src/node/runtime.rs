@@ -177,7 +177,7 @@ impl Node {
                     Part::Hsrp => self.apply_hsrp(&plan, &new).await,
                     Part::Ipc => self.apply_ipc(&plan),
                     Part::Redundancy => self.apply_sso(&plan),
-                    Part::Inspect => self.apply_inspect(&plan).await,
+                    Part::Inspect => self.apply_inspect(&plan, &new, &interfaces).await,
                 };
                 let _ = reply.send(result);
             }
@@ -524,13 +524,21 @@ impl Node {
 
     // ---- inspect ----------------------------------------------------------------------------------------
 
-    async fn apply_inspect(&mut self, plan: &NodePlan) -> Result<(), String> {
-        let Some(new) = plan.inspect.clone() else {
+    async fn apply_inspect(
+        &mut self,
+        plan: &NodePlan,
+        config: &Config,
+        interfaces: &InterfaceMap,
+    ) -> Result<(), String> {
+        let Some(mut new) = plan.inspect.clone() else {
             if let Some(t) = self.ha.take() {
                 t.stop().await;
             }
             return Ok(());
         };
+        super::mapping::add_vmac_interfaces(&mut new, config, interfaces, |name| {
+            nix::net::if_::if_nametoindex(name).ok()
+        });
         if let Some(t) = self.ha.as_mut() {
             if t.plan() == &new {
                 return Ok(());
