@@ -321,13 +321,6 @@ impl FlowState {
             *f = Some(why);
         }
     }
-
-    fn failed(&self) -> bool {
-        self.failure
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
-            .is_some()
-    }
 }
 
 /// A snapshot of one flow.
@@ -550,103 +543,127 @@ fn tcp_flow(flow: &FlowState, stop: &AtomicBool, spec: &TrafficSpec, epoch: Inst
     }
 }
 
-fn udp_flow(flow: &FlowState, stop: &AtomicBool, spec: &TrafficSpec, epoch: Instant) {
-    let socket = match UdpSocket::bind(SocketAddrV4::new(Ipv4Addr::UNSPECIFIED, 0)).and_then(|s| {
-        s.connect(SocketAddrV4::new(spec.server, spec.ports.udp))
-            .map(|()| s)
+/// A connected UDP socket toward `port` of the server, with a short read timeout for the receiver.
+fn udp_socket(spec: &TrafficSpec, port: u16) -> io::Result<UdpSocket> {
+    let socket = UdpSocket::bind(SocketAddrV4::new(Ipv4Addr::UNSPECIFIED, 0))?;
+    socket.connect(SocketAddrV4::new(spec.server, port))?;
+    socket.set_read_timeout(Some(STOP_CHECK))?;
+    Ok(socket)
+}
+
+/// Sends `message(seq)` every `interval` on an absolute schedule (nanosleep: socket timeouts are too coarse
+/// for a 5 ms probe) until `stop`; `sent` counts the successful sends, `failed` the refused ones.
+fn send_every(
+    socket: &UdpSocket,
+    interval: Duration,
+    stop: &AtomicBool,
+    mut message: impl FnMut(u64) -> [u8; MESSAGE_BYTES],
+    mut sent: impl FnMut(u64),
+    mut failed: impl FnMut(),
+) {
+    let mut seq = 0u64;
+    let mut next = Instant::now();
+    while !stop.load(Ordering::SeqCst) {
+        seq += 1;
+        if socket.send(&message(seq)).is_ok() {
+            sent(seq);
+        } else {
+            failed();
+        }
+        next += interval;
+        let now = Instant::now();
+        if next > now {
+            thread::sleep(next - now);
+        } else {
+            next = now;
+        }
+    }
+}
+
+fn udp_flow(flow: &Arc<FlowState>, stop: &Arc<AtomicBool>, spec: &TrafficSpec, epoch: Instant) {
+    let (socket, receiver) = match udp_socket(spec, spec.ports.udp).and_then(|s| {
+        let r = s.try_clone()?;
+        Ok((s, r))
     }) {
-        Ok(s) => s,
+        Ok(pair) => pair,
         Err(e) => return flow.fail(format!("socket: {e}")),
     };
     if let Ok(local) = socket.local_addr() {
         flow.local_port.store(u64::from(local.port()), Ordering::SeqCst);
     }
-    let mut seq = 0u64;
-    let mut next = Instant::now();
-    let mut buf = [0u8; 64];
-    while !stop.load(Ordering::SeqCst) {
-        let now = Instant::now();
-        if now >= next {
-            seq += 1;
-            match socket.send(&encode(flow.id, seq)) {
-                Ok(_) => {
-                    flow.sent.fetch_add(1, Ordering::SeqCst);
-                }
-                Err(_) => {
-                    flow.errors.fetch_add(1, Ordering::SeqCst);
+    let (f, st) = (flow.clone(), stop.clone());
+    // Created here, the receiver thread shares this thread's network namespace.
+    let rx = thread::Builder::new()
+        .name(format!("lab-udp-rx-{}", flow.id))
+        .spawn(move || {
+            let mut buf = [0u8; 64];
+            while !st.load(Ordering::SeqCst) {
+                match receiver.recv(&mut buf) {
+                    Ok(n) => match decode(&buf[..n]) {
+                        // The echo may overtake the sender's counter by one message.
+                        Some((id, s)) if id == f.id && s <= f.sent.load(Ordering::SeqCst) + 1 => {
+                            f.echoed.fetch_add(1, Ordering::SeqCst);
+                            f.established.store(true, Ordering::SeqCst);
+                            f.last_echo_us.store(micros(epoch.elapsed()), Ordering::SeqCst);
+                        }
+                        _ => return f.fail(format!("wrong echo: {:?}", &buf[..n])),
+                    },
+                    Err(e) if is_timeout(&e) => {}
+                    Err(_) => {
+                        f.errors.fetch_add(1, Ordering::SeqCst);
+                    }
                 }
             }
-            next += spec.message_interval;
-            if next < now {
-                next = now + spec.message_interval;
-            }
-            continue;
-        }
-        if socket
-            .set_read_timeout(Some((next - now).max(Duration::from_millis(1))))
-            .is_err()
-        {
-            return flow.fail("cannot set a read timeout".into());
-        }
-        match socket.recv(&mut buf) {
-            Ok(n) => match decode(&buf[..n]) {
-                Some((id, s)) if id == flow.id && s <= seq => {
-                    flow.echoed.fetch_add(1, Ordering::SeqCst);
-                    flow.established.store(true, Ordering::SeqCst);
-                    flow.last_echo_us.store(micros(epoch.elapsed()), Ordering::SeqCst);
-                }
-                _ => return flow.fail(format!("wrong echo: {:?}", &buf[..n])),
-            },
-            Err(e) if is_timeout(&e) => {}
-            Err(_) => {
-                flow.errors.fetch_add(1, Ordering::SeqCst);
-            }
-        }
-    }
-    // `failed` keeps the state readable for a later snapshot.
-    let _ = flow.failed();
+        });
+    let Ok(rx) = rx else {
+        return flow.fail("cannot start the receiver".into());
+    };
+    send_every(
+        &socket,
+        spec.message_interval,
+        stop,
+        |seq| encode(flow.id, seq),
+        |_| {
+            flow.sent.fetch_add(1, Ordering::SeqCst);
+        },
+        || {
+            flow.errors.fetch_add(1, Ordering::SeqCst);
+        },
+    );
+    let _ = rx.join();
 }
 
-fn probe_loop(probe: &ProbeState, stop: &AtomicBool, spec: &TrafficSpec, epoch: Instant) {
-    let Ok(socket) = UdpSocket::bind(SocketAddrV4::new(Ipv4Addr::UNSPECIFIED, 0)).and_then(|s| {
-        s.connect(SocketAddrV4::new(spec.server, spec.ports.probe))
-            .map(|()| s)
+fn probe_loop(probe: &Arc<ProbeState>, stop: &Arc<AtomicBool>, spec: &TrafficSpec, epoch: Instant) {
+    let Ok((socket, receiver)) = udp_socket(spec, spec.ports.probe).and_then(|s| {
+        let r = s.try_clone()?;
+        Ok((s, r))
     }) else {
         return;
     };
-    let mut seq = 0u64;
-    let mut next = Instant::now();
-    let mut buf = [0u8; 64];
-    while !stop.load(Ordering::SeqCst) {
-        let now = Instant::now();
-        if now >= next {
-            seq += 1;
-            if socket.send(&encode(0, seq)).is_ok() {
-                probe.sent.fetch_add(1, Ordering::SeqCst);
+    let (p, st) = (probe.clone(), stop.clone());
+    let rx = thread::Builder::new().name("lab-probe-rx".into()).spawn(move || {
+        let mut buf = [0u8; 64];
+        while !st.load(Ordering::SeqCst) {
+            if let Ok(n) = receiver.recv(&mut buf)
+                && decode(&buf[..n]).is_some()
+            {
+                let t = micros(epoch.elapsed());
+                p.arrivals.lock().unwrap_or_else(PoisonError::into_inner).push(t);
             }
-            next += spec.probe_interval;
-            if next < now {
-                next = now + spec.probe_interval;
-            }
-            continue;
         }
-        if socket
-            .set_read_timeout(Some((next - now).max(Duration::from_micros(200))))
-            .is_err()
-        {
-            return;
-        }
-        if let Ok(n) = socket.recv(&mut buf)
-            && decode(&buf[..n]).is_some()
-        {
-            let t = micros(epoch.elapsed());
-            probe
-                .arrivals
-                .lock()
-                .unwrap_or_else(PoisonError::into_inner)
-                .push(t);
-        }
-    }
+    });
+    let Ok(rx) = rx else { return };
+    send_every(
+        &socket,
+        spec.probe_interval,
+        stop,
+        |seq| encode(0, seq),
+        |_| {
+            probe.sent.fetch_add(1, Ordering::SeqCst);
+        },
+        || {},
+    );
+    let _ = rx.join();
 }
 
 #[cfg(test)]
