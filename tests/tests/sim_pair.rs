@@ -7,6 +7,7 @@
 
 mod sim;
 
+use inspect::ha::SyncConfig;
 use inspect::{DropReason, HaState, Verdict};
 use sim::{PairConfig, SimPair, TcpFlow, UdpFlow, tcp_flow, udp_flow};
 use sso::RfState;
@@ -75,7 +76,10 @@ fn open_flows(p: &mut SimPair, a: usize, first: u32, n_tcp: u32, n_udp: u32) -> 
     let mut udp = Vec::new();
     for i in first..first + n_udp {
         let f = udp_flow(i);
-        assert!(accepted_by(p.udp_up(&f), a), "UDP flow {i} not accepted by router {a}");
+        assert!(
+            accepted_by(p.udp_up(&f), a),
+            "UDP flow {i} not accepted by router {a}"
+        );
         udp.push(f);
     }
     (tcp, udp)
@@ -93,7 +97,10 @@ fn assert_flows_pass(p: &mut SimPair, r: usize, tcp: &mut [TcpFlow], udp: &[UdpF
     }
     for f in udp {
         let (up, down) = (p.udp_up(f), p.udp_down(f));
-        assert!(accepted_by(up, r) && accepted_by(down, r), "UDP {f:?}: {up:?} / {down:?}");
+        assert!(
+            accepted_by(up, r) && accepted_by(down, r),
+            "UDP {f:?}: {up:?} / {down:?}"
+        );
     }
 }
 
@@ -107,7 +114,12 @@ fn assert_unsolicited_dropped(p: &mut SimPair, r: usize) {
 
 /// The standby holds exactly the Active's HA sessions (same ids and keys), as standby copies.
 fn assert_synced(p: &SimPair, a: usize, s: usize) {
-    assert_eq!(p.ha_sessions(a), p.ha_sessions(s), "HA tables differ\n{}", p.trace(30));
+    assert_eq!(
+        p.ha_sessions(a),
+        p.ha_sessions(s),
+        "HA tables differ\n{}",
+        p.trace(30)
+    );
     assert_eq!(p.digest(a), p.digest(s));
     let now = p.now;
     assert!(
@@ -122,21 +134,32 @@ fn assert_synced(p: &SimPair, a: usize, s: usize) {
 
 #[test]
 fn election_and_rf_progression_with_the_seed_start_delay() {
-    let mut cfg = PairConfig::default();
     // The seed's `standby delay minimum 120 reload 120`: virtual time makes it free.
-    cfg.start_delay = hsrp::StartDelay {
-        minimum_s: 120,
-        reload_s: 120,
+    let cfg = PairConfig {
+        start_delay: hsrp::StartDelay {
+            minimum_s: 120,
+            reload_s: 120,
+        },
+        ..PairConfig::default()
     };
     let (p, a, s) = converged(cfg);
     // Equal priorities: the higher interface address (ha-R2) wins the first election.
     assert_eq!(a, 1, "{}", p.trace(20));
-    assert!(p.now >= Instant::from_millis(120_000), "groups started before the reload delay");
+    assert!(
+        p.now >= Instant::from_millis(120_000),
+        "groups started before the reload delay"
+    );
     let (sa, ss) = (p.snapshot(a), p.snapshot(s));
     assert_eq!((sa.hsrp_state(1), sa.hsrp_state(2)), ("Active", "Active"));
     assert_eq!((ss.hsrp_state(1), ss.hsrp_state(2)), ("Standby", "Standby"));
-    assert_eq!((sa.sso.my_state.as_str(), sa.sso.peer_state.as_str()), ("ACTIVE", "STANDBY HOT"));
-    assert_eq!((ss.sso.my_state.as_str(), ss.sso.peer_state.as_str()), ("STANDBY HOT", "ACTIVE"));
+    assert_eq!(
+        (sa.sso.my_state.as_str(), sa.sso.peer_state.as_str()),
+        ("ACTIVE", "STANDBY HOT")
+    );
+    assert_eq!(
+        (ss.sso.my_state.as_str(), ss.sso.peer_state.as_str()),
+        ("STANDBY HOT", "ACTIVE")
+    );
     assert_eq!(sa.sso.communications, "Up");
     assert_eq!(sa.sso.mode, "Duplex");
     assert!(sa.sso.mismatches.is_empty(), "{:?}", sa.sso.mismatches);
@@ -151,7 +174,10 @@ fn election_and_rf_progression_with_the_seed_start_delay() {
     ];
     let mut it = path.iter();
     for w in want {
-        assert!(it.any(|x| *x == w), "{w} missing from the standby's path {path:?}");
+        assert!(
+            it.any(|x| *x == w),
+            "{w} missing from the standby's path {path:?}"
+        );
     }
     // Bulk sync done with a matching count and digest.
     let (_, report) = p.router(s).bulk_reports.last().copied().expect("no bulk report");
@@ -206,7 +232,10 @@ fn periodic_updates_every_n_seconds_per_session() {
         assert_eq!(times.len(), 6, "session {id}: {} updates in 60 s", times.len());
         for w in times.windows(2) {
             let gap = (w[1] - w[0]).as_millis();
-            assert!((10_000..=10_100).contains(&gap), "session {id}: updates {gap} ms apart");
+            assert!(
+                (10_000..=10_100).contains(&gap),
+                "session {id}: updates {gap} ms apart"
+            );
         }
     }
     let sent = p.snapshot(a).sync.counters.updates_sent - sent0;
@@ -218,10 +247,15 @@ fn periodic_updates_every_n_seconds_per_session() {
 
 #[test]
 fn bulk_sync_with_concurrent_churn_ends_with_equal_digests() {
-    let mut cfg = PairConfig::default();
     // A small IPC send queue and small bulk steps: the bulk is paced by the link, so churn interleaves.
-    cfg.send_queue_bytes = 16 * 1024;
-    cfg.sync.bulk_chunk = 64;
+    let cfg = PairConfig {
+        send_queue_bytes: 16 * 1024,
+        sync: SyncConfig {
+            bulk_chunk: 64,
+            ..SyncConfig::default()
+        },
+        ..PairConfig::default()
+    };
     let mut p = SimPair::new(cfg);
     p.power_on(0);
     assert!(
@@ -230,6 +264,7 @@ fn bulk_sync_with_concurrent_churn_ends_with_equal_digests() {
         p.trace(20)
     );
     let (mut tcp, _udp) = open_flows(&mut p, 0, 0, 3_000, 1_000);
+    assert_eq!(tcp.len(), 3_000);
     assert_eq!(p.ha_sessions(0).len(), 4_000);
     p.power_on(1);
     let mut next = 10_000u32;
@@ -242,13 +277,19 @@ fn bulk_sync_with_concurrent_churn_ends_with_equal_digests() {
         let in_bulk = p.router(1).sync.bulk_in_progress() && p.router(1).sync.counters().adds_received > 0;
         if in_bulk {
             for _ in 0..3 {
-                let f = p.open_tcp(tcp_flow(next)).expect("new connection during the bulk");
+                let f = p
+                    .open_tcp(tcp_flow(next))
+                    .expect("new connection during the bulk");
                 tcp.push(f);
                 next += 1;
             }
-            if closed < tcp.len() {
-                assert!(accepted_by(p.reset_tcp(&tcp[closed]), 0));
-                closed += 2;
+            // Close connections from the end of the old set (their bulk adds are still to come) and
+            // from its start (already sent).
+            if closed < 1_000 {
+                let (hi, lo) = (tcp[2_999 - closed], tcp[closed]);
+                assert!(accepted_by(p.reset_tcp(&hi), 0));
+                assert!(accepted_by(p.reset_tcp(&lo), 0));
+                closed += 1;
             }
             churn_in_bulk += 1;
         }
@@ -256,14 +297,321 @@ fn bulk_sync_with_concurrent_churn_ends_with_equal_digests() {
         p.run_until(t);
     }
     assert_eq!(rf(&p, 1), Some(RfState::StandbyHot), "{}", p.trace(30));
-    assert!(churn_in_bulk > 0, "no churn happened while the bulk was in flight");
+    assert!(
+        churn_in_bulk > 0,
+        "no churn happened while the bulk was in flight"
+    );
     p.run_for(ms(20));
     assert_synced(&p, 0, 1);
     let st = p.snapshot(1).sync;
     assert!(st.in_sync && st.counters.bulk_syncs >= 1, "{st:?}");
+    assert!(
+        p.snapshot(0).sync.counters.bulk_superseded > 0,
+        "no event was folded into a pending bulk add"
+    );
+    assert_eq!(
+        p.ha_sessions(1).len(),
+        4_000 + 3 * churn_in_bulk as usize - 2 * closed
+    );
     eprintln!(
         "bulk with churn: {churn_in_bulk} churn steps, {} sessions, superseded {}",
         p.ha_sessions(0).len(),
         p.snapshot(0).sync.counters.bulk_superseded
     );
+}
+
+#[test]
+fn coalescing_on_a_slow_lossy_association_then_no_divergence() {
+    // Knobs that let the association ride out a long bad spell instead of failing: a wide RTO range,
+    // the most retransmissions, rare heartbeats, and a small send queue that fills quickly.
+    let cfg = PairConfig {
+        rto_ms: (300, 60_000),
+        assoc_retransmit: 10,
+        heartbeat_ms: 60_000,
+        send_queue_bytes: 4 * 1024,
+        ..PairConfig::default()
+    };
+    let (mut p, a, s) = converged(cfg);
+    // 2 000 connections opened over 10 s, so their periodic updates are spread over the interval.
+    let mut tcp = Vec::new();
+    for k in 0..20u32 {
+        let (t, _) = open_flows(&mut p, a, k * 100, 100, 0);
+        tcp.extend(t);
+        p.run_for(ms(500));
+    }
+    p.run_for(secs(2));
+    assert_synced(&p, a, s);
+    // A slow, lossy association for 40 s: 400 ms one way, 30 % loss.
+    p.ipc.faults.delay = ms(400);
+    p.ipc.faults.jitter = ms(50);
+    p.ipc.faults.loss = 0.3;
+    p.run_for(secs(40));
+    let during = p.snapshot(a).sync;
+    // Recovery.
+    p.ipc.faults = ipc::sim::Faults::default();
+    let (a2, s2) = settle(&mut p, secs(120));
+    assert_eq!(
+        (a2, s2),
+        (a, s),
+        "roles changed during the bad spell\n{}",
+        p.trace(30)
+    );
+    p.run_for(ms(50));
+    let after = p.snapshot(a).sync;
+    eprintln!(
+        "slow link: coalesced {}, send_blocked {}, dropped updates {}, gaps {}, standby resyncs {}, standby bulks {}",
+        after.counters.coalesced,
+        after.counters.send_blocked,
+        after.counters.updates_dropped,
+        after.counters.gaps,
+        p.snapshot(s).sync.counters.resyncs,
+        p.snapshot(s).sync.counters.bulk_syncs,
+    );
+    assert!(
+        during.counters.send_blocked > 0,
+        "the association never refused a batch: {during:?}"
+    );
+    assert!(after.counters.coalesced > 0, "no update was coalesced: {after:?}");
+    assert_synced(&p, a, s);
+    assert_eq!(p.ha_sessions(s).len(), 2_000);
+    assert!(p.snapshot(s).sync.in_sync);
+}
+
+/// A settled pair with 30 TCP connections and 20 UDP flows whose TCP sequence numbers moved on after the
+/// last periodic update reached the standby; then the Active is powered off and the standby takes over.
+/// Returns the pair, the old Active, the new Active and the flows.
+fn failover_mid_flow() -> (SimPair, usize, usize, Vec<TcpFlow>, Vec<UdpFlow>) {
+    let (mut p, a, s) = converged(PairConfig::default());
+    let (mut tcp, udp) = open_flows(&mut p, a, 0, 30, 20);
+    p.run_for(secs(3));
+    assert_flows_pass(&mut p, a, &mut tcp, &udp);
+    p.run_for(secs(12)); // periodic updates carried the positions above
+    assert_synced(&p, a, s);
+    assert_flows_pass(&mut p, a, &mut tcp, &udp); // positions the standby has not seen
+    p.run_for(ms(100));
+    let copies = p.ha_keys(s);
+    let off_at = p.now;
+    p.power_off(a);
+    // HSRP: the standby takes over when the Active's hold time (10 s) expires.
+    let ok = p.run_until_true(secs(15), ms(10), |p| {
+        p.router(s).speaker.state(sim::config::INSIDE, 1) == Some(hsrp::State::Active)
+    });
+    assert!(ok, "no takeover within 15 s\n{}", p.trace(30));
+    let took = (p.now - off_at).as_millis();
+    assert!(took <= 10_000 + 100, "takeover after {took} ms (hold time 10 s)");
+    p.run_for(ms(200));
+    let st = p.snapshot(s);
+    assert_eq!(st.sso.my_state, "ACTIVE", "{}", p.trace(30));
+    assert_eq!((st.hsrp_state(1), st.hsrp_state(2)), ("Active", "Active"));
+    assert_eq!(p.vmac_port, [Some(s), Some(s)]);
+    assert_eq!(st.engine.promoted, 50);
+    assert_eq!(p.ha_keys(s), copies, "sessions changed across the promotion");
+    assert!(p.router(s).logged("SESS_AUDIT_TRAIL_STDBY_TO_ACT"));
+    (p, a, s, tcp, udp)
+}
+
+#[test]
+fn failover_mid_flow_keeps_every_tcp_and_udp_flow() {
+    let (mut p, _old, new, mut tcp, udp) = failover_mid_flow();
+    // The next segments of every connection, both directions, with sequence numbers beyond the last
+    // update, and the UDP flows in both directions: accepted by the new Active.
+    assert_flows_pass(&mut p, new, &mut tcp, &udp);
+    assert_flows_pass(&mut p, new, &mut tcp, &udp);
+    assert_unsolicited_dropped(&mut p, new);
+    let st = p.snapshot(new);
+    assert_eq!(
+        st.engine.sessions, 50,
+        "a flow opened a new session instead of using its copy"
+    );
+}
+
+#[test]
+fn old_active_returns_reloads_and_reaches_standby_hot_with_every_session() {
+    let (mut p, old, new, mut tcp, udp) = failover_mid_flow();
+    assert_flows_pass(&mut p, new, &mut tcp, &udp);
+    p.run_for(secs(5));
+    p.power_on(old);
+    let (a, s) = settle(&mut p, secs(300));
+    assert_eq!(
+        (a, s),
+        (new, old),
+        "the returning router took over\n{}",
+        p.trace(30)
+    );
+    p.run_for(ms(20));
+    assert_synced(&p, a, s);
+    assert_eq!(p.ha_sessions(s).len(), 50);
+    let ss = p.snapshot(s);
+    assert_eq!(ss.sso.my_state, "STANDBY HOT");
+    assert!(ss.sync.in_sync);
+    assert_flows_pass(&mut p, new, &mut tcp, &udp);
+    assert_unsolicited_dropped(&mut p, new);
+}
+
+#[test]
+fn preemption_is_held_until_standby_hot() {
+    let cfg = PairConfig {
+        priority: [60, 100], // ha-R2 outranks ha-R1 and preempts
+        ..PairConfig::default()
+    };
+    let mut p = SimPair::new(cfg);
+    p.power_on(0);
+    assert!(p.run_until_true(secs(60), ms(100), |p| rf(p, 0) == Some(RfState::Active)));
+    let (mut tcp, udp) = open_flows(&mut p, 0, 0, 200, 50);
+    p.power_on(1);
+    let mut seen_held = false;
+    let ok = p.run_until_true(secs(120), ms(1), |p| {
+        let st = p.snapshot(1);
+        if st.sso.preempt_held && st.hsrp.iter().all(|g| g.preempt_hold.is_some()) {
+            seen_held = true;
+        }
+        st.hsrp_state(1) == "Active"
+    });
+    assert!(ok, "the higher-priority router never took over\n{}", p.trace(40));
+    assert!(seen_held, "SSO never held HSRP preemption on the joining router");
+    let r1 = p.router(1);
+    let hot_at = r1
+        .rf_changes
+        .iter()
+        .find(|c| c.2 == RfState::StandbyHot)
+        .map(|c| c.0)
+        .expect("ha-R2 never reached STANDBY HOT before taking over");
+    let active_at = r1
+        .hsrp_changes
+        .iter()
+        .find(|c| c.2 == hsrp::State::Active)
+        .map(|c| c.0)
+        .unwrap();
+    assert!(
+        hot_at <= active_at,
+        "HSRP Active at {active_at:?} before STANDBY HOT at {hot_at:?}"
+    );
+    // The takeover kept the sessions, and ha-R1 relinquished, reloaded and came back STANDBY HOT.
+    let (a, s) = settle(&mut p, secs(120));
+    assert_eq!((a, s), (1, 0));
+    assert!(p.router(0).logged("%RF-5-RF_RELOAD"), "{}", p.trace(30));
+    p.run_for(ms(20));
+    assert_synced(&p, a, s);
+    assert_eq!(p.ha_sessions(a).len(), 250);
+    assert_flows_pass(&mut p, 1, &mut tcp, &udp);
+}
+
+#[test]
+fn split_brain_heals_to_one_active_without_losing_sessions() {
+    let (mut p, a, s) = converged(PairConfig::default());
+    let (mut tcp, udp) = open_flows(&mut p, a, 0, 40, 10);
+    p.run_for(secs(1));
+    assert_synced(&p, a, s);
+    p.partition_all(true);
+    let ok = p.run_until_true(secs(20), ms(50), |p| {
+        rf(p, 0) == Some(RfState::Active) && rf(p, 1) == Some(RfState::Active)
+    });
+    assert!(ok, "no dual Active during the partition\n{}", p.trace(30));
+    p.run_for(secs(2));
+    for r in 0..2 {
+        assert_eq!(p.snapshot(r).hsrp_state(1), "Active");
+        assert_eq!(
+            p.ha_sessions(r).len(),
+            50,
+            "router {r} lost sessions in the partition"
+        );
+    }
+    let keys_before = [p.ha_keys(0), p.ha_keys(1)];
+    p.partition_all(false);
+    let heal = p.now;
+    let hold = Duration::from_millis(10_000);
+    let ok = p.run_until_true(hold, ms(10), |p| {
+        let active = |g| {
+            (0..2)
+                .filter(|&r| p.snapshot(r).hsrp_state(g) == "Active")
+                .count()
+        };
+        active(1) == 1 && active(2) == 1
+    });
+    assert!(
+        ok,
+        "still two Actives one hold time after the heal\n{}",
+        p.trace(30)
+    );
+    eprintln!(
+        "split brain healed to one Active after {} ms",
+        (p.now - heal).as_millis()
+    );
+    let (a2, s2) = settle(&mut p, secs(120));
+    assert!(
+        p.router(s2).logged("%RF-5-RF_RELOAD"),
+        "the loser did not reload\n{}",
+        p.trace(30)
+    );
+    assert!(p.router(a2).logged("DUAL_ACTIVE") || p.router(s2).logged("DUAL_ACTIVE"));
+    p.run_for(ms(20));
+    assert_eq!(p.ha_keys(a2), keys_before[a2], "the survivor lost sessions");
+    assert_synced(&p, a2, s2);
+    assert_flows_pass(&mut p, a2, &mut tcp, &udp);
+}
+
+#[test]
+fn force_switchover_refused_until_the_peer_is_standby_hot() {
+    let mut p = SimPair::new(PairConfig::default());
+    p.power_on(0);
+    assert!(p.run_until_true(secs(60), ms(100), |p| rf(p, 0) == Some(RfState::Active)));
+    let (mut tcp, udp) = open_flows(&mut p, 0, 0, 100, 20);
+    assert!(p.force_switchover(0).is_err(), "accepted without a peer");
+    p.power_on(1);
+    // Stop at the first step where the joining router is between NEGOTIATION and STANDBY HOT.
+    let ok = p.run_until_step(secs(60), |p| {
+        matches!(
+            rf(p, 1),
+            Some(RfState::StandbyCold | RfState::StandbyColdBulk | RfState::Negotiation)
+        )
+    });
+    assert!(ok, "{}", p.trace(40));
+    let refused = p.force_switchover(0);
+    assert!(
+        matches!(refused, Err(sso::RefusalReason::PeerNotStandbyHot(_))),
+        "{refused:?} while the peer is {:?}",
+        rf(&p, 1)
+    );
+    assert_eq!(p.router(0).resigns, 0);
+    let (a, s) = settle(&mut p, secs(120));
+    assert_eq!((a, s), (0, 1));
+    p.run_for(ms(20));
+    assert_synced(&p, 0, 1);
+    assert_eq!(
+        p.force_switchover(1),
+        Err(sso::RefusalReason::NotActive("STANDBY HOT".into()))
+    );
+    p.force_switchover(0)
+        .expect("switchover refused with a STANDBY HOT peer");
+    let (a, s) = settle(&mut p, secs(120));
+    assert_eq!((a, s), (1, 0), "{}", p.trace(30));
+    assert!(p.router(0).logged("%RF-5-RF_RELOAD"));
+    p.run_for(ms(20));
+    assert_synced(&p, 1, 0);
+    assert_eq!(p.ha_sessions(1).len(), 120);
+    assert_flows_pass(&mut p, 1, &mut tcp, &udp);
+    assert_unsolicited_dropped(&mut p, 1);
+}
+
+#[test]
+fn clear_ha_sessions_all_on_the_standby_flushes_and_bulk_syncs_again() {
+    let (mut p, a, s) = converged(PairConfig::default());
+    let (_tcp, _udp) = open_flows(&mut p, a, 0, 60, 30);
+    p.run_for(ms(10));
+    assert_synced(&p, a, s);
+    let bulks = p.snapshot(s).sync.counters.bulk_syncs;
+    assert!(
+        p.clear_ha_sessions_all(a).is_err(),
+        "the Active accepted a standby-only command"
+    );
+    p.clear_ha_sessions_all(s).expect("resync refused on the standby");
+    assert_eq!(p.ha_sessions(s).len(), 0, "the standby's table was not flushed");
+    assert!(p.run_until_true(secs(30), ms(1), |p| {
+        rf(p, s) == Some(RfState::StandbyHot) && p.snapshot(s).sync.counters.bulk_syncs > bulks
+    }));
+    p.run_for(ms(10));
+    assert_synced(&p, a, s);
+    assert_eq!(p.ha_sessions(s).len(), 90);
+    let (_, report) = p.router(s).bulk_reports.last().copied().unwrap();
+    assert!(report.ok && report.sessions == 90, "{report:?}");
 }

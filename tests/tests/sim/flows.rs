@@ -61,7 +61,7 @@ impl SimPair {
     /// or the first verdict that was not an accept.
     pub fn open_tcp(&mut self, f: TcpFlow) -> Result<TcpFlow, Judged> {
         let syn = build::syn(f.client, f.server, f.c_seq);
-        let j = self.from_h1(&syn);
+        let j = self.h1_sends(&syn);
         if !accepted(j) {
             return Err(j);
         }
@@ -73,12 +73,12 @@ impl SimPair {
             f.c_seq + 1,
             0,
         );
-        let j = self.from_h2(&synack);
+        let j = self.h2_sends(&synack);
         if !accepted(j) {
             return Err(j);
         }
         let ack = build::tcp(f.client, f.server, TcpFlags::ACK, f.c_seq + 1, f.s_seq + 1, 0);
-        let j = self.from_h1(&ack);
+        let j = self.h1_sends(&ack);
         if !accepted(j) {
             return Err(j);
         }
@@ -99,7 +99,7 @@ impl SimPair {
             f.s_seq,
             100,
         );
-        let a = self.from_h1(&up);
+        let a = self.h1_sends(&up);
         if accepted(a) {
             f.c_seq = f.c_seq.wrapping_add(100);
         }
@@ -111,7 +111,7 @@ impl SimPair {
             f.c_seq,
             1000,
         );
-        let b = self.from_h2(&down);
+        let b = self.h2_sends(&down);
         if accepted(b) {
             f.s_seq = f.s_seq.wrapping_add(1000);
         }
@@ -128,17 +128,17 @@ impl SimPair {
             f.s_seq,
             0,
         );
-        self.from_h1(&rst)
+        self.h1_sends(&rst)
     }
 
     /// A datagram h1 → h2 on `f`.
     pub fn udp_up(&mut self, f: &UdpFlow) -> Judged {
-        self.from_h1(&build::udp(f.client, f.server, 40))
+        self.h1_sends(&build::udp(f.client, f.server, 40))
     }
 
     /// A reply h2 → h1 on `f`.
     pub fn udp_down(&mut self, f: &UdpFlow) -> Judged {
-        self.from_h2(&build::udp(f.server, f.client, 400))
+        self.h2_sends(&build::udp(f.server, f.client, 400))
     }
 
     /// An unsolicited inbound SYN from h2's side (no session opened it): the outside ACL must drop it.
@@ -148,6 +148,6 @@ impl SimPair {
             SocketAddr::from(([10, 0, 0, 10], 22)),
             1,
         );
-        self.from_h2(&stray)
+        self.h2_sends(&stray)
     }
 }

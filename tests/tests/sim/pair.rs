@@ -225,6 +225,19 @@ impl SimPair {
     /// Advances virtual time to `until`, processing every deadline and delivery on the way. Panics on a
     /// livelock (too many steps, or too many at one instant).
     pub fn run_until(&mut self, until: Instant) {
+        self.drive_bounded(until, &mut |_| false);
+    }
+
+    /// Like [`Self::run_until`], but checks `pred` after every step and stops as soon as it holds (then the
+    /// clock stays at that step's instant). Returns whether it held.
+    pub fn run_until_step(&mut self, limit: Duration, mut pred: impl FnMut(&Self) -> bool) -> bool {
+        let until = self.now + limit;
+        pred(self) || self.drive_bounded(until, &mut pred)
+    }
+
+    /// The driving loop: jump to the earliest deadline of every core, link and LAN, process it; at most
+    /// [`STEP_LIMIT`] steps per call and [`SAME_INSTANT_LIMIT`] at one instant (a livelock otherwise).
+    fn drive_bounded(&mut self, until: Instant, stop: &mut dyn FnMut(&Self) -> bool) -> bool {
         let mut steps = 0u64;
         let mut same = 0u64;
         while let Some(t) = self.next_deadline() {
@@ -237,17 +250,30 @@ impl SimPair {
                 same += 1;
                 assert!(
                     same < SAME_INSTANT_LIMIT,
-                    "livelock: {same} steps at {:?} without time advancing",
-                    self.now
+                    "livelock: {same} steps at {:?} without time advancing; deadlines: [{}] [{}]",
+                    self.now,
+                    self.routers[0]
+                        .as_ref()
+                        .map(Router::deadlines)
+                        .unwrap_or_default(),
+                    self.routers[1]
+                        .as_ref()
+                        .map(Router::deadlines)
+                        .unwrap_or_default(),
                 );
             } else {
                 same = 0;
             }
             self.now = self.now.max(t);
             self.step();
+            if stop(self) {
+                self.steps += steps;
+                return true;
+            }
         }
         self.steps += steps;
         self.now = self.now.max(until);
+        false
     }
 
     fn step(&mut self) {
@@ -330,12 +356,12 @@ impl SimPair {
 
     /// A packet from h1 (inside) towards h2: the inside switch delivers it to the virtual MAC's port and
     /// that router's engine judges it. None: no router took it (no owner, or the owner is off).
-    pub fn from_h1(&mut self, packet: &[u8]) -> Option<(usize, Verdict)> {
+    pub fn h1_sends(&mut self, packet: &[u8]) -> Option<(usize, Verdict)> {
         self.deliver(0, packet, IN_IDX, OUT_IDX)
     }
 
     /// A packet from h2 (outside) towards h1, through the outside virtual MAC's owner.
-    pub fn from_h2(&mut self, packet: &[u8]) -> Option<(usize, Verdict)> {
+    pub fn h2_sends(&mut self, packet: &[u8]) -> Option<(usize, Verdict)> {
         self.deliver(1, packet, OUT_IDX, IN_IDX)
     }
 

@@ -161,12 +161,35 @@ impl Router {
             self.sso.poll_timeout(),
             self.engine.poll_timeout(),
             self.sync.poll_timeout(),
-            self.assoc.poll_timeout(),
+            self.assoc_deadline(),
             self.sync_blocked_since.map(|t| t + SEND_RETRY),
         ]
         .into_iter()
         .flatten()
         .min()
+    }
+
+    /// The association's deadline rounded up to the next microsecond. `Association::poll_timeout`
+    /// truncates the SCTP stack's nanosecond deadlines to microseconds, so at the reported instant the
+    /// timer is not due yet and a virtual clock would spin at that instant forever (reported to the ipc
+    /// owner; the sim drives the association one microsecond later instead).
+    fn assoc_deadline(&self) -> Option<Instant> {
+        self.assoc.poll_timeout().map(|t| t + Duration::from_micros(1))
+    }
+
+    /// Every core's next deadline, by name (for livelock reports).
+    pub fn deadlines(&self) -> String {
+        format!(
+            "hsrp {:?}, sso {:?}, engine {:?}, sync {:?} (queue {}, bulk {}), assoc {:?}, send retry {:?}",
+            self.speaker.poll_timeout(),
+            self.sso.poll_timeout(),
+            self.engine.poll_timeout(),
+            self.sync.poll_timeout(),
+            self.sync.queue_depth(),
+            self.sync.bulk_in_progress(),
+            self.assoc.poll_timeout(),
+            self.sync_blocked_since.map(|t| t + SEND_RETRY),
+        )
     }
 
     /// Fires every core whose deadline is due, then carries out the outputs.
@@ -184,7 +207,7 @@ impl Router {
         if due(self.sync.poll_timeout()) {
             self.sync.handle_timeout(now, &self.engine);
         }
-        if due(self.assoc.poll_timeout()) {
+        if due(self.assoc_deadline()) {
             self.assoc.handle_timeout(now);
         }
         if due(self.sync_blocked_since.map(|t| t + SEND_RETRY)) {
@@ -241,15 +264,18 @@ impl Router {
                 self.engine.set_ha_role(now, HaRole::Standby);
                 self.sync.set_role(now, SyncRole::Standby);
             }
-            ClientNotice::StartBulkSync => {
-                if !self.sync.bulk_in_progress() {
-                    self.sync.request_bulk(now);
-                }
-            }
+            // A bulk already under way (the sync client asks for one by itself when the association comes
+            // up or it becomes a standby) answers this request too.
+            ClientNotice::StartBulkSync if !self.sync.bulk_in_progress() => self.sync.request_bulk(now),
+            // HA reload (an Active that relinquished) or `clear ip inspect ha sessions-all`: start from
+            // nothing, as a standby, and pull a fresh bulk.
             ClientNotice::Flush => {
                 self.engine.clear_ha_sessions();
+                self.engine.set_ha_role(now, HaRole::Standby);
                 if self.sync.role() == SyncRole::Standby {
                     self.sync.request_bulk(now);
+                } else {
+                    self.sync.set_role(now, SyncRole::Standby);
                 }
             }
             _ => {}
