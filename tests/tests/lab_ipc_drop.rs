@@ -93,11 +93,11 @@ fn ipc_loss_takes_communications_down_without_moving_hsrp_and_resyncs() {
     assert_eq!(formed, active, "HSRP unaffected: the same router is Active");
     lab.wait_standby_sessions(standby, lab_support::TCP + lab_support::UDP + 1, d.sessions)
         .expect("the standby resyncs every session");
-    if let (Some(before), Some(after)) = (syncs_before, bulk_syncs(&mut lab, standby)) {
-        assert!(
-            after > before,
-            "a new bulk sync ran after IPC returned ({before} -> {after})"
-        );
-    }
+    let before = syncs_before.expect("bulk_syncs in show ip inspect ha statistics");
+    let after = bulk_syncs(&mut lab, standby).expect("bulk_syncs after");
+    assert!(
+        after > before,
+        "a new bulk sync ran after IPC returned ({before} -> {after})"
+    );
     assert_all_flows_since(&mut lab, Instant::now(), "flows after IPC returns");
 }
