@@ -539,11 +539,11 @@ fn split_brain_heals_to_one_active_without_losing_sessions() {
     );
     let (a2, s2) = settle(&mut p, secs(120));
     assert!(
-        p.router(s2).logged("%RF-5-RF_RELOAD"),
+        p.router(s2).logged_since(heal, "%RF-5-RF_RELOAD"),
         "the loser did not reload\n{}",
         p.trace(30)
     );
-    assert!(p.router(a2).logged("DUAL_ACTIVE") || p.router(s2).logged("DUAL_ACTIVE"));
+    assert!(p.router(a2).logged_since(heal, "DUAL_ACTIVE") || p.router(s2).logged_since(heal, "DUAL_ACTIVE"));
     p.run_for(ms(20));
     assert_eq!(p.ha_keys(a2), keys_before[a2], "the survivor lost sessions");
     assert_synced(&p, a2, s2);
@@ -614,4 +614,106 @@ fn clear_ha_sessions_all_on_the_standby_flushes_and_bulk_syncs_again() {
     assert_eq!(p.ha_sessions(s).len(), 90);
     let (_, report) = p.router(s).bulk_reports.last().copied().unwrap();
     assert!(report.ok && report.sessions == 90, "{report:?}");
+}
+
+#[test]
+fn tracked_interface_down_moves_both_groups_and_the_sessions() {
+    let (mut p, a, s) = converged(PairConfig::default());
+    let (mut tcp, udp) = open_flows(&mut p, a, 0, 40, 10);
+    p.run_for(secs(1));
+    assert_synced(&p, a, s);
+    // The Active's outside cable is pulled: group 2 goes to Init there, and mutual tracking lowers group
+    // 1's priority to 50, so the STANDBY HOT peer (60, preempt) takes group 1 by coup at once and group 2
+    // when the Active's hold time expires.
+    let down_at = p.now;
+    p.set_port(a, 1, false);
+    let ok = p.run_until_true(secs(15), ms(10), |p| {
+        let st = p.snapshot(s);
+        st.hsrp_state(1) == "Active" && st.hsrp_state(2) == "Active"
+    });
+    assert!(ok, "the peer did not take both groups\n{}", p.trace(30));
+    assert!((p.now - down_at).as_millis() <= 10_100);
+    let st = p.snapshot(a);
+    assert_eq!(st.hsrp_state(2), "Init");
+    assert_eq!(st.hsrp.iter().find(|g| g.group == 1).unwrap().priority, 50);
+    // The old Active relinquished, reloaded its HA state and is STANDBY HOT again (its inside LAN and the
+    // IPC association still work), holding every session; the flows continue through the peer.
+    let ok = p.run_until_true(secs(60), ms(50), |p| {
+        rf(p, a) == Some(RfState::StandbyHot) && rf(p, s) == Some(RfState::Active)
+    });
+    assert!(ok, "{}", p.trace(30));
+    assert!(p.router(a).logged("%RF-5-RF_RELOAD"));
+    p.run_for(ms(20));
+    assert_synced(&p, s, a);
+    assert_eq!(p.ha_sessions(a).len(), 50);
+    assert_eq!(p.vmac_port, [Some(s), Some(s)]);
+    assert_flows_pass(&mut p, s, &mut tcp, &udp);
+}
+
+#[test]
+fn ipc_loss_and_return_resyncs_the_standby_automatically() {
+    let (mut p, a, s) = converged(PairConfig::default());
+    let (mut tcp, udp) = open_flows(&mut p, a, 0, 40, 10);
+    p.run_for(ms(10));
+    assert_synced(&p, a, s);
+    // Only the association is cut: HSRP still sees both routers, so nobody takes over.
+    p.ipc.set_partition(None, true);
+    let ok = p.run_until_true(secs(20), ms(50), |p| rf(p, s) != Some(RfState::StandbyHot));
+    assert!(ok, "the standby never noticed the lost peer");
+    // Churn the standby cannot see: 20 new connections, 10 closed.
+    let (new_tcp, _) = open_flows(&mut p, a, 1_000, 20, 0);
+    for f in &tcp[..10] {
+        assert!(accepted_by(p.reset_tcp(f), a));
+    }
+    p.run_for(secs(5));
+    assert_eq!(p.active(), Some(a), "a takeover happened on an IPC-only failure");
+    assert_eq!(
+        p.ha_sessions(s).len(),
+        50,
+        "the standby dropped its copies while cut off"
+    );
+    p.ipc.set_partition(None, false);
+    let (a2, s2) = settle(&mut p, secs(120));
+    assert_eq!((a2, s2), (a, s));
+    p.run_for(ms(20));
+    assert_synced(&p, a, s);
+    assert_eq!(p.ha_sessions(s).len(), 60);
+    assert!(p.snapshot(s).sync.counters.stale_removed >= 10);
+    tcp.drain(..10);
+    tcp.extend(new_tcp);
+    assert_flows_pass(&mut p, a, &mut tcp, &udp);
+}
+
+#[test]
+fn lossy_lans_do_not_make_hsrp_flap() {
+    let (mut p, a, s) = converged(PairConfig::default());
+    let changes = |p: &SimPair| (0..2).map(|r| p.router(r).hsrp_changes.len()).sum::<usize>();
+    let before = changes(&p);
+    p.lans[0].loss = 0.2;
+    p.lans[1].loss = 0.2;
+    p.run_for(secs(120));
+    assert_eq!(
+        changes(&p),
+        before,
+        "HSRP changed state under 20 % hello loss\n{}",
+        p.trace(20)
+    );
+    assert_eq!(hot_pair(&p), Some((a, s)));
+    assert!(p.lans[0].lost > 0 && p.lans[1].lost > 0);
+}
+
+#[test]
+fn the_same_seed_gives_the_same_run() {
+    let run = || {
+        let (p, old, new, _, _) = failover_mid_flow();
+        let r = p.router(new);
+        let log: Vec<String> = r
+            .log
+            .iter()
+            .map(|l| format!("{} {}", l.at.as_micros(), l.text))
+            .collect();
+        (old, new, p.now, p.steps, log, p.ha_sessions(new))
+    };
+    let (x, y) = (run(), run());
+    assert!(x == y, "two runs with the same seed differ");
 }

@@ -84,6 +84,8 @@ pub struct SimPair {
     frames: std::collections::BinaryHeap<std::cmp::Reverse<LanFrame>>,
     next_frame: u64,
     seen_installs: [[u64; 2]; 2],
+    /// Whether each router's port on each LAN is up (`ports_up[router][lan]`).
+    pub ports_up: [[bool; 2]; 2],
     rng: u64,
     boots: u64,
     /// Steps taken so far.
@@ -108,6 +110,7 @@ impl SimPair {
             frames: std::collections::BinaryHeap::new(),
             next_frame: 0,
             seen_installs: [[0; 2]; 2],
+            ports_up: [[true; 2]; 2],
             rng: seed | 1,
             boots: 0,
             steps: 0,
@@ -142,6 +145,23 @@ impl SimPair {
         self.lans[0].partitioned = on;
         self.lans[1].partitioned = on;
         self.ipc.set_partition(None, on);
+    }
+
+    /// Takes router `r`'s port on LAN `lan` down or up (cable pulled): nothing passes it, and the router's
+    /// HSRP core hears of it (the tracked interface of the other group).
+    pub fn set_port(&mut self, r: usize, lan: usize, up: bool) {
+        self.ports_up[r][lan] = up;
+        let now = self.now;
+        let iface = if lan == 0 {
+            super::config::INSIDE
+        } else {
+            super::config::OUTSIDE
+        };
+        if let Some(router) = self.routers[r].as_mut() {
+            router.speaker.handle_link(now, iface, up);
+            router.pump(now);
+        }
+        self.collect(r);
     }
 
     /// Router `r`.
@@ -186,6 +206,8 @@ impl SimPair {
                 Wire::Lan { lan, bytes } => {
                     let peer = 1 - r;
                     let lost = self.lans[lan].partitioned
+                        || !self.ports_up[r][lan]
+                        || !self.ports_up[peer][lan]
                         || (self.lans[lan].loss > 0.0 && self.rand_unit() < self.lans[lan].loss);
                     if lost {
                         self.lans[lan].lost += 1;
@@ -367,6 +389,9 @@ impl SimPair {
 
     fn deliver(&mut self, lan: usize, packet: &[u8], ingress: u16, egress: u16) -> Option<(usize, Verdict)> {
         let r = self.vmac_port[lan]?;
+        if !self.ports_up[r][lan] || !self.ports_up[r][1 - lan] {
+            return None;
+        }
         let now = self.now;
         let v = self.routers[r].as_mut()?.forward(now, packet, ingress, egress);
         self.collect(r);

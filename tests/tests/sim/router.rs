@@ -149,6 +149,11 @@ impl Router {
         self.log.iter().any(|l| l.text.contains(needle))
     }
 
+    /// Whether a log line at or after `at` contains `needle`.
+    pub fn logged_since(&self, at: Instant, needle: &str) -> bool {
+        self.log.iter().any(|l| l.at >= at && l.text.contains(needle))
+    }
+
     /// Takes what the router put on the wires since the last call.
     pub fn take_wire(&mut self) -> Vec<Wire> {
         std::mem::take(&mut self.out)
