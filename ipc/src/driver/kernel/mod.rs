@@ -215,6 +215,26 @@ impl KernelAssoc {
         self.notices.push(Notice::SctpEstablished);
     }
 
+    /// Sends a sealed message; hands it back when the socket buffer is full.
+    fn transmit(&mut self, conn: &AsyncFd<Socket>, m: Stalled) -> Option<Stalled> {
+        match sys::send_message(conn.get_ref().as_fd(), m.stream, PPID, &m.bytes) {
+            Ok(_) => {
+                self.stats.msgs_sent += 1;
+                self.stats.bytes_sent += m.len as u64;
+                self.stats.packets_sent += 1;
+                self.stats.kind(m.kind).xmit += 1;
+                None
+            }
+            Err(e) if e.kind() == io::ErrorKind::WouldBlock => Some(m),
+            Err(_) => {
+                // The association is failing; the notification that follows reports it.
+                self.stats.drop_not_up += 1;
+                self.stats.kind(m.kind).xerr += 1;
+                None
+            }
+        }
+    }
+
     fn go_down(&mut self, reason: DownReason) {
         self.up = false;
         self.downs += 1;
@@ -376,7 +396,16 @@ enum Wake {
     Readable,
     Accept,
     Command(Option<Command>),
+    Writable,
     Tick,
+}
+
+/// A sealed message the socket could not take yet.
+struct Stalled {
+    stream: u16,
+    bytes: Vec<u8>,
+    kind: MessageKind,
+    len: usize,
 }
 
 /// Runs the association on kernel SCTP until shutdown.
@@ -433,6 +462,7 @@ pub(crate) async fn run(
     };
     let mut backoff = cfg.rto_min();
     let mut rx_blocked = false;
+    let mut stalled: Option<Stalled> = None;
     let mut conn: Option<AsyncFd<Socket>> = None;
     let mut refresh = tokio::time::interval(super::STATUS_REFRESH);
     let mut buf = vec![0u8; MAX_ENVELOPE_LEN + 1];
@@ -489,7 +519,11 @@ pub(crate) async fn run(
                 drop(permit);
                 Wake::Readable
             }
-            c = commands.recv() => Wake::Command(c),
+            c = commands.recv(), if stalled.is_none() => Wake::Command(c),
+            r = async { match &conn { Some(c) => c.writable().await.map(|mut g| g.clear_ready()), None => std::future::pending().await } }, if stalled.is_some() => {
+                let _ = r;
+                Wake::Writable
+            }
             _ = refresh.tick() => Wake::Tick,
         };
         match wake {
@@ -556,6 +590,10 @@ pub(crate) async fn run(
                 if let Some(reason) = lost {
                     k.on_lost(reason);
                     conn = None;
+                    if let Some(m) = stalled.take() {
+                        k.stats.drop_not_up += 1;
+                        k.stats.kind(m.kind).xerr += 1;
+                    }
                 }
             }
             Wake::Command(Some(cmd)) => {
@@ -574,17 +612,19 @@ pub(crate) async fn run(
                             match (&conn, k.up && len <= MAX_PAYLOAD_LEN) {
                                 (Some(c), true) => {
                                     let (stream, bytes) = k.session.seal(client, kind, payload);
-                                    match sys::send_message(c.get_ref().as_fd(), stream, PPID, &bytes) {
-                                        Ok(_) => {
-                                            k.stats.msgs_sent += 1;
-                                            k.stats.bytes_sent += len as u64;
-                                            k.stats.packets_sent += 1;
-                                            k.stats.kind(kind).xmit += 1;
-                                        }
-                                        Err(_) => {
-                                            k.stats.drop_queue_full += 1;
-                                            k.stats.kind(kind).xerr += 1;
-                                        }
+                                    stalled = k.transmit(
+                                        c,
+                                        Stalled {
+                                            stream,
+                                            bytes,
+                                            kind,
+                                            len,
+                                        },
+                                    );
+                                    if stalled.is_some() {
+                                        // The socket is full: stop taking commands until it drains,
+                                        // so the handles see QueueFull instead of losing messages.
+                                        break;
                                     }
                                 }
                                 _ => {
@@ -595,6 +635,11 @@ pub(crate) async fn run(
                         }
                     }
                     next = commands.try_recv().ok();
+                }
+            }
+            Wake::Writable => {
+                if let (Some(c), Some(m)) = (&conn, stalled.take()) {
+                    stalled = k.transmit(c, m);
                 }
             }
         }
