@@ -602,3 +602,115 @@ fn a_resync_keeps_standby_copies_until_the_bulk_ends_then_removes_stale_ones() {
     assert_eq!(sim.pair.standby.counters().stale_removed, 100);
     sim.assert_converged();
 }
+
+#[test]
+fn a_lost_trailing_batch_is_noticed_through_the_keepalive() {
+    let mut link = SimLink::new(Duration::from_micros(300), 0, 64);
+    // Two bursts, one batch each; the second is lost and nothing else follows but keepalives.
+    link.lose = vec![1];
+    let mut sim = Sim::new(SyncConfig::default(), link);
+    for _ in 0..300 {
+        sim.create(Shape::NewTcp);
+    }
+    sim.run_ms(10);
+    for _ in 0..50 {
+        sim.create(Shape::NewTcp);
+    }
+    sim.run_ms(10);
+    assert_eq!(sim.pair.s_store.len(), 300);
+    assert_eq!(
+        sim.pair.standby.counters().gaps,
+        0,
+        "noticed before any later batch"
+    );
+    sim.run_ms(1500);
+    assert_eq!(sim.pair.standby.counters().gaps, 1);
+    assert!(sim.pair.reports.last().is_some_and(|r| r.ok));
+    sim.assert_converged();
+}
+
+mod random_ops {
+    use proptest::prelude::*;
+
+    use super::*;
+
+    #[derive(Clone, Debug)]
+    enum Op {
+        Create(bool),
+        Update(u16),
+        Delete(u16),
+        Run(u8),
+        Stall(u8),
+        LoseNext,
+        RequestBulk,
+        Flap,
+    }
+
+    fn op() -> impl Strategy<Value = Op> {
+        prop_oneof![
+            8 => any::<bool>().prop_map(Op::Create),
+            5 => any::<u16>().prop_map(Op::Update),
+            4 => any::<u16>().prop_map(Op::Delete),
+            4 => (1u8..20).prop_map(Op::Run),
+            1 => (1u8..50).prop_map(Op::Stall),
+            1 => Just(Op::LoseNext),
+            1 => Just(Op::RequestBulk),
+            1 => Just(Op::Flap),
+        ]
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(48))]
+
+        /// Whatever happens (churn, stalls that overflow the queue, lost batches, bulk requests, association
+        /// flaps), once things calm down the standby holds exactly the Active's sessions and knows it.
+        #[test]
+        fn the_standby_converges_after_any_history(ops in prop::collection::vec(op(), 1..120), preload in 0usize..300) {
+            let config = SyncConfig { max_queue_records: 64, bulk_chunk: 16, batch_records: 8, ..SyncConfig::default() };
+            let mut sim = Sim::new(config, SimLink::new(Duration::from_micros(500), 50, 4));
+            sim.preload(preload);
+            let now = sim.pair.now;
+            sim.pair.standby.request_bulk(now);
+            for op in ops {
+                let now = sim.pair.now;
+                match op {
+                    Op::Create(tcp) => { sim.create(if tcp { Shape::EstablishedTcp } else { Shape::Udp }); }
+                    Op::Update(k) | Op::Delete(k) if sim.pair.a_store.is_empty() => { let _ = k; }
+                    Op::Update(k) => {
+                        let id = sim.pair.a_store.iter().nth(usize::from(k) % sim.pair.a_store.len()).map(|r| r.id).unwrap();
+                        sim.update(id);
+                    }
+                    Op::Delete(k) => {
+                        let id = sim.pair.a_store.iter().nth(usize::from(k) % sim.pair.a_store.len()).map(|r| r.id).unwrap();
+                        sim.delete(id);
+                    }
+                    Op::Run(ms) => sim.run_ms(u64::from(ms)),
+                    Op::Stall(ms) => {
+                        sim.pair.a2s.latency = Duration::from_millis(u64::from(ms) * 10);
+                        sim.run_ms(1);
+                        sim.pair.a2s.latency = Duration::from_micros(500);
+                    }
+                    Op::LoseNext => {
+                        // The next batch the link accepts is lost.
+                        let next = sim.pair.a2s.accepted();
+                        sim.pair.a2s.lose.push(next);
+                    }
+                    Op::RequestBulk => sim.pair.standby.request_bulk(now),
+                    Op::Flap => {
+                        sim.pair.active.handle_link_down(now);
+                        sim.pair.standby.handle_link_down(now);
+                        sim.run_ms(3);
+                        let now = sim.pair.now;
+                        sim.pair.active.handle_link_up(now);
+                        sim.pair.standby.handle_link_up(now);
+                    }
+                }
+            }
+            // Calm: no more events; keepalives expose trailing losses, timeouts retry lost requests.
+            sim.run_ms(60_000);
+            prop_assert!(sim.pair.standby.in_sync(), "standby not in sync: {:?}", sim.pair.standby.counters());
+            let (a, s) = (&sim.pair.a_store, &sim.pair.s_store);
+            prop_assert_eq!(a.ha_table_digest(sim.pair.now), s.ha_table_digest(sim.pair.now));
+        }
+    }
+}

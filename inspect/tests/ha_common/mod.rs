@@ -84,6 +84,11 @@ impl SimLink {
         self.in_flight.front().map(|(at, _)| *at)
     }
 
+    /// Messages accepted so far (the index the next accepted message gets).
+    pub fn accepted(&self) -> u64 {
+        self.accepted
+    }
+
     pub fn has_room(&self) -> bool {
         self.in_flight.len() < self.capacity
     }
@@ -160,7 +165,19 @@ impl<A: SessionStore, S: SessionStore> Pair<A, S> {
     /// Advances virtual time to `until`, delivering messages and firing timers on the way.
     pub fn run_until(&mut self, until: Instant) {
         self.pump();
+        let mut spins = 0u64;
         loop {
+            spins += 1;
+            assert!(
+                spins < 1_000_000,
+                "simulation does not progress at {:?}: active {:?} standby {:?} links {:?} {:?}\n{:#?}",
+                self.now,
+                self.active.poll_timeout(),
+                self.standby.poll_timeout(),
+                self.a2s.next_delivery(),
+                self.s2a.next_delivery(),
+                self.active
+            );
             let candidates = [
                 self.active.poll_timeout(),
                 self.standby.poll_timeout(),

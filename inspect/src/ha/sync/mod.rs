@@ -61,6 +61,9 @@ pub struct SyncConfig {
     pub bulk_chunk: usize,
     /// Standby: a bulk request unanswered, or a bulk without progress, for this long is requested again.
     pub bulk_timeout: Duration,
+    /// Active: an empty batch is sent after this long without traffic, so the standby notices a lost
+    /// trailing batch (sequence gap) and the age of its last sync stays meaningful. Zero disables.
+    pub keepalive: Duration,
 }
 
 impl Default for SyncConfig {
@@ -72,6 +75,7 @@ impl Default for SyncConfig {
             max_queue_records: 64 * 1024,
             bulk_chunk: 1024,
             bulk_timeout: Duration::from_secs(10),
+            keepalive: Duration::from_secs(1),
         }
     }
 }
@@ -267,7 +271,7 @@ impl HaSync {
     /// Switches role (after an HSRP/RF change). Queues and bulk state are dropped; a new standby asks for
     /// a bulk synchronization at once (the seed's "reload" of the HA state).
     pub fn set_role(&mut self, now: Instant, role: SyncRole) {
-        self.now = now;
+        self.now = self.now.max(now);
         if role == self.role {
             return;
         }
@@ -282,14 +286,14 @@ impl HaSync {
     /// The association went down: queued records are discarded (a bulk resync follows when it returns);
     /// the standby keeps its sessions (they are what a takeover needs).
     pub fn handle_link_down(&mut self, now: Instant) {
-        self.now = now;
+        self.now = self.now.max(now);
         self.link_up = false;
         self.reset_transfer_state();
     }
 
     /// The association is up again; the standby asks for a bulk synchronization.
     pub fn handle_link_up(&mut self, now: Instant) {
-        self.now = now;
+        self.now = self.now.max(now);
         if self.link_up {
             return;
         }
@@ -303,7 +307,7 @@ impl HaSync {
     /// The transport refused `batch` (its queue is full): it is kept and re-sent first, and nothing is sent
     /// until [`Self::handle_send_ready`].
     pub fn handle_send_blocked(&mut self, now: Instant, batch: Vec<u8>) {
-        self.now = now;
+        self.now = self.now.max(now);
         self.blocked = true;
         self.counters.send_blocked += 1;
         self.counters.batches_sent = self.counters.batches_sent.saturating_sub(1);
@@ -315,14 +319,14 @@ impl HaSync {
 
     /// The transport accepts batches again.
     pub fn handle_send_ready(&mut self, now: Instant) {
-        self.now = now;
+        self.now = self.now.max(now);
         self.blocked = false;
     }
 
     /// Standby: asks the Active for a bulk synchronization (start-up, `clear ip inspect ha sessions-all`; for
     /// the latter the caller flushes its table first, the client keeps whatever the table holds).
     pub fn request_bulk(&mut self, now: Instant) {
-        self.now = now;
+        self.now = self.now.max(now);
         if self.role == SyncRole::Standby {
             if let InBulk::Receiving { .. } = self.bulk_in {
                 self.counters.bulk_aborted += 1;
@@ -334,7 +338,7 @@ impl HaSync {
 
     /// Active: the engine created HA session `rec`.
     pub fn handle_add(&mut self, now: Instant, rec: &SessionRecord) {
-        self.now = now;
+        self.now = self.now.max(now);
         if !self.accepts_events() || self.superseded_by_bulk(rec.id, Some(Some(rec))) {
             return;
         }
@@ -344,16 +348,17 @@ impl HaSync {
 
     /// Active: HA session `rec` fell due for its periodic update.
     pub fn handle_update(&mut self, now: Instant, rec: &SessionRecord) {
-        self.now = now;
+        self.now = self.now.max(now);
         if !self.accepts_events() || self.superseded_by_bulk(rec.id, Some(Some(rec))) {
             return;
         }
         let update = SessionUpdate::from_record(rec);
         if let Some(&pos) = self.update_pos.get(&rec.id) {
-            let slot = usize::try_from(pos - self.queue_base)
-                .ok()
+            let slot = pos
+                .checked_sub(self.queue_base)
+                .and_then(|i| usize::try_from(i).ok())
                 .and_then(|i| self.queue.get_mut(i));
-            if let Some(q) = slot {
+            if let Some(q) = slot.filter(|q| matches!(&q.rec, Record::Update(u) if u.id == rec.id)) {
                 q.rec = Record::Update(update);
                 self.counters.coalesced += 1;
                 return;
@@ -373,7 +378,7 @@ impl HaSync {
 
     /// Active: HA session `id` ended.
     pub fn handle_delete(&mut self, now: Instant, id: HaSessionId) {
-        self.now = now;
+        self.now = self.now.max(now);
         if !self.accepts_events() || self.superseded_by_bulk(id, Some(None)) {
             return;
         }
@@ -383,7 +388,7 @@ impl HaSync {
 
     /// A sync message arrived from the peer.
     pub fn handle_message<S: SessionStore + ?Sized>(&mut self, now: Instant, bytes: &[u8], store: &mut S) {
-        self.now = now;
+        self.now = self.now.max(now);
         self.counters.batches_received += 1;
         self.counters.bytes_received += bytes.len() as u64;
         self.last_rx = Some(now);
@@ -415,7 +420,7 @@ impl HaSync {
 
     /// Timers: the standby's bulk timeout; the Active's next bulk chunk.
     pub fn handle_timeout<S: SessionStore + ?Sized>(&mut self, now: Instant, store: &S) {
-        self.now = now;
+        self.now = self.now.max(now);
         match self.bulk_in {
             InBulk::Requested { at } if now >= at + self.config.bulk_timeout => {
                 self.counters.bulk_aborted += 1;
@@ -446,7 +451,14 @@ impl HaSync {
             self.note_sent(batch.len());
             return Some(SyncAction::Send(batch));
         }
-        let front_at = self.queue.front()?.at;
+        let Some(front_at) = self.queue.front().map(|q| q.at) else {
+            if self.keepalive_due() {
+                let batch = self.build_batch();
+                self.note_sent(batch.len());
+                return Some(SyncAction::Send(batch));
+            }
+            return None;
+        };
         let due = self.control_queued > 0
             || self.queue.len() >= self.config.batch_records
             || self.now >= front_at + self.config.batch_delay;
@@ -462,6 +474,9 @@ impl HaSync {
     pub fn poll_timeout(&self) -> Option<Instant> {
         let mut next: Option<Instant> = None;
         let mut at = |t: Instant| next = Some(next.map_or(t, |n| n.min(t)));
+        if let Some(t) = self.keepalive_deadline() {
+            at(t);
+        }
         if self.link_up && !self.blocked {
             if self.bulk_can_advance() {
                 at(self.now);
@@ -532,6 +547,16 @@ impl HaSync {
 
     fn accepts_events(&self) -> bool {
         self.role == SyncRole::Active && self.link_up
+    }
+
+    fn keepalive_deadline(&self) -> Option<Instant> {
+        let active = self.role == SyncRole::Active && self.link_up && !self.blocked && self.queue.is_empty();
+        (active && self.config.keepalive > Duration::ZERO)
+            .then(|| self.last_tx.unwrap_or(Instant::ZERO) + self.config.keepalive)
+    }
+
+    fn keepalive_due(&self) -> bool {
+        self.keepalive_deadline().is_some_and(|t| self.now >= t)
     }
 
     fn note_sent(&mut self, len: usize) {
