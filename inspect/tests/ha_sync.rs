@@ -714,3 +714,31 @@ mod random_ops {
         }
     }
 }
+
+#[test]
+fn debug_lines_read_well() {
+    use inspect::ha::{BulkReport, DecodeError};
+    assert_eq!(
+        SyncNotice::GapDetected { expected: 3, got: 5 }.to_string(),
+        "sequence gap: expected batch 3, got 5"
+    );
+    assert_eq!(
+        SyncNotice::BulkRequested(ResyncReason::Mismatch).to_string(),
+        "bulk sync requested (count/digest mismatch)"
+    );
+    assert_eq!(
+        SyncNotice::Decode(DecodeError::UnsupportedVersion(9)).to_string(),
+        "undecodable sync message: unsupported sync version 9"
+    );
+    let r = BulkReport {
+        epoch: 2,
+        sessions: 10,
+        local_sessions: 10,
+        duration: Duration::from_millis(1500),
+        ok: true,
+    };
+    assert_eq!(
+        r.to_string(),
+        "bulk sync 2 complete: 10 sessions announced, 10 held, 1.500 sec"
+    );
+}

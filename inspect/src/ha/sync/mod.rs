@@ -148,6 +148,56 @@ pub enum SyncNotice {
     },
 }
 
+impl std::fmt::Display for ResyncReason {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            Self::Requested => "requested",
+            Self::LinkUp => "association up",
+            Self::Gap => "sequence gap",
+            Self::DecodeError => "decode error",
+            Self::Mismatch => "count/digest mismatch",
+            Self::Timeout => "timeout",
+        })
+    }
+}
+
+impl std::fmt::Display for BulkReport {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "bulk sync {} {}: {} sessions announced, {} held, {}",
+            self.epoch,
+            if self.ok { "complete" } else { "failed" },
+            self.sessions,
+            self.local_sessions,
+            self.duration
+        )
+    }
+}
+
+/// One line for `debug ip inspect ha` (target `debug.ip.inspect.ha`).
+impl std::fmt::Display for SyncNotice {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Self::BulkRequested(reason) => write!(f, "bulk sync requested ({reason})"),
+            Self::BulkServing { epoch, sessions } => {
+                write!(f, "serving bulk sync {epoch}: {sessions} sessions")
+            }
+            Self::BulkServed { epoch, sessions } => write!(f, "bulk sync {epoch} sent: {sessions} sessions"),
+            Self::GapDetected { expected, got } if expected == got => {
+                write!(f, "peer signalled dropped records before batch {got}")
+            }
+            Self::GapDetected { expected, got } => {
+                write!(f, "sequence gap: expected batch {expected}, got {got}")
+            }
+            Self::Decode(e) => write!(f, "undecodable sync message: {e}"),
+            Self::Overflow { dropped } => {
+                write!(f, "sync queue overflow: {dropped} records dropped, resync forced")
+            }
+        }
+    }
+}
+
 /// What the caller must do.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum SyncAction {
