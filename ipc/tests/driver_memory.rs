@@ -130,6 +130,6 @@ async fn memory_pair_up_send_status_shutdown() {
         hb.send(ClientId::RF, MessageKind::RF_CONTROL, vec![1]),
         Err(SendError::NotConnected)
     );
-    assert!(hb.status().unwrap().stats.drop_not_up >= 1);
+    assert!(hb.status().stats.drop_not_up >= 1);
     hb.shutdown();
 }

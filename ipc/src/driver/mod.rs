@@ -65,7 +65,7 @@ pub(crate) struct Shared {
     pub(crate) up: AtomicBool,
     pub(crate) stop: AtomicBool,
     pub(crate) stop_notify: Notify,
-    pub(crate) status: Mutex<Option<AssociationStatus>>,
+    pub(crate) status: Mutex<AssociationStatus>,
     pub(crate) counters: HandleCounters,
 }
 
@@ -115,9 +115,12 @@ impl IpcHandle {
     }
 
     /// The latest status snapshot (refreshed every [`STATUS_REFRESH`] and at every up/down change).
-    pub fn status(&self) -> Option<AssociationStatus> {
-        let snap = self.shared.status.lock().ok()?.clone();
-        snap.map(|s| self.merge(s))
+    pub fn status(&self) -> AssociationStatus {
+        let snap = match self.shared.status.lock() {
+            Ok(s) => s.clone(),
+            Err(poisoned) => poisoned.into_inner().clone(),
+        };
+        self.merge(snap)
     }
 
     /// A fresh status snapshot from the driver.
@@ -175,6 +178,18 @@ pub fn spawn_memory_pair(
     Ok((a, b))
 }
 
+/// The snapshot shown before the driver has published one.
+fn initial_status(cfg: &AssociationConfig, memory: bool) -> AssociationStatus {
+    let mut core = Association::new(cfg.clone(), 0);
+    let transport = if memory {
+        "memory"
+    } else {
+        select_transport(cfg).transport.as_str()
+    };
+    core.set_transport_name(transport);
+    core.status(Instant::ZERO)
+}
+
 pub(crate) fn boot_id() -> u64 {
     use std::hash::{BuildHasher, Hasher};
     let mut h = std::collections::hash_map::RandomState::new().build_hasher();
@@ -194,7 +209,7 @@ fn start(cfg: AssociationConfig, memory: Option<io::PacketIo>) -> Result<Spawned
         up: AtomicBool::new(false),
         stop: AtomicBool::new(false),
         stop_notify: Notify::new(),
-        status: Mutex::new(None),
+        status: Mutex::new(initial_status(&cfg, memory.is_some())),
         counters: HandleCounters::default(),
     });
     let (ready_tx, ready_rx) = std::sync::mpsc::channel::<Result<(), IpcError>>();
@@ -264,7 +279,7 @@ impl Driver {
     fn publish(&self) {
         let s = self.assoc.status(self.now());
         if let Ok(mut slot) = self.shared.status.lock() {
-            *slot = Some(s);
+            *slot = s;
         }
     }
 

@@ -468,7 +468,7 @@ pub(crate) async fn run(
     let mut buf = vec![0u8; MAX_ENVELOPE_LEN + 1];
     let publish = |k: &KernelAssoc| {
         if let Ok(mut slot) = shared.status.lock() {
-            *slot = Some(k.status(!initiator));
+            *slot = k.status(!initiator);
         }
     };
     publish(&k);
