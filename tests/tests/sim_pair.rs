@@ -717,3 +717,30 @@ fn the_same_seed_gives_the_same_run() {
     let (x, y) = (run(), run());
     assert!(x == y, "two runs with the same seed differ");
 }
+
+#[test]
+fn configuration_mismatch_is_reported_and_does_not_stop_the_progression() {
+    // ha-R1 sends updates every 30 s, ha-R2 every 10 s.
+    let cfg = PairConfig {
+        update_s: [30, 10],
+        ..PairConfig::default()
+    };
+    let (p, a, s) = converged(cfg);
+    assert_eq!((a, s), (1, 0));
+    for r in [a, s] {
+        let st = p.snapshot(r).sso;
+        assert!(
+            st.mismatches
+                .iter()
+                .any(|m| format!("{:?}", m.kind) == "UpdateIntervalMismatch"),
+            "router {r}: {:?}",
+            st.mismatches
+        );
+    }
+    assert!(
+        p.router(a).logged("UPDATE_INTERVAL_MISMATCH") || p.router(s).logged("UPDATE_INTERVAL_MISMATCH"),
+        "{}",
+        p.trace(30)
+    );
+    assert_ne!(p.snapshot(a).sso.config_digest, p.snapshot(s).sso.config_digest);
+}

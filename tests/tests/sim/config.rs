@@ -38,8 +38,8 @@ pub struct PairConfig {
     pub hsrp_timers_ms: (u32, u32),
     /// Configure the timers on ha-R2 too (the seed does not).
     pub timers_on_both: bool,
-    /// `ip inspect redundancy update seconds N` (seed: 60; the scenarios use 10).
-    pub update_s: u32,
+    /// `ip inspect redundancy update seconds N` per router (seed: 60; the scenarios use 10).
+    pub update_s: [u32; 2],
     /// `ip inspect tcp idle-time` (seed: 180).
     pub tcp_idle_s: u32,
     /// HA sync tunables.
@@ -68,7 +68,7 @@ impl Default for PairConfig {
             },
             hsrp_timers_ms: (1_000, 10_000),
             timers_on_both: false,
-            update_s: 10,
+            update_s: [10, 10],
             tcp_idle_s: 180,
             sync: SyncConfig::default(),
             rto_ms: (ipc::config::DEFAULT_RTO_MIN_MS, ipc::config::DEFAULT_RTO_MAX_MS),
@@ -144,9 +144,9 @@ pub fn hsrp_interfaces(cfg: &PairConfig, r: usize) -> Vec<InterfaceConfig> {
     ]
 }
 
-/// The seed's inspect configuration: `ip inspect name ha-protocols tcp|udp`, the binding on the outside
+/// Router `r`'s inspect configuration (the seed's): `ip inspect name ha-protocols tcp|udp`, the binding on the outside
 /// interface, and `fw-ha-acl` inbound on the outside.
-pub fn engine_config(cfg: &PairConfig) -> EngineConfig {
+pub fn engine_config(cfg: &PairConfig, r: usize) -> EngineConfig {
     let rule = |proto| RuleProtocol {
         proto,
         timeout_s: None,
@@ -190,13 +190,13 @@ pub fn engine_config(cfg: &PairConfig) -> EngineConfig {
             ],
         }],
         tcp_idle_s: cfg.tcp_idle_s,
-        ha_update_interval_s: cfg.update_s,
+        ha_update_interval_s: cfg.update_s[r],
         ..EngineConfig::default()
     }
 }
 
-/// The HA summary both routers exchange (identical configurations: no mismatch).
-pub fn summary(cfg: &PairConfig) -> HaConfigSummary {
+/// The HA summary router `r` sends its peer (identical on both unless the knobs differ per router).
+pub fn summary(cfg: &PairConfig, r: usize) -> HaConfigSummary {
     HaConfigSummary {
         scheme_group: SCHEME.into(),
         interfaces: vec![HaInterface {
@@ -206,7 +206,7 @@ pub fn summary(cfg: &PairConfig) -> HaConfigSummary {
             protocols: vec!["tcp".into(), "udp".into()],
             redundancy_group: Some(SCHEME.into()),
         }],
-        update_interval_s: u16::try_from(cfg.update_s).unwrap_or(u16::MAX),
+        update_interval_s: u16::try_from(cfg.update_s[r]).unwrap_or(u16::MAX),
         virtual_ips: vec!["10.0.0.3".into(), "211.0.0.3".into()],
     }
 }

@@ -107,9 +107,13 @@ impl Router {
     pub fn boot(cfg: &PairConfig, index: usize, boot_id: u64, now: Instant) -> Self {
         let speaker = Speaker::new(hsrp_interfaces(cfg, index))
             .unwrap_or_else(|e| panic!("HSRP configuration refused: {e}"));
-        let mut sso = Manager::new(SsoConfig::new(SCHEME, "iosha 0.1.0", boot_id), summary(cfg), now);
+        let mut sso = Manager::new(
+            SsoConfig::new(SCHEME, "iosha 0.1.0", boot_id),
+            summary(cfg, index),
+            now,
+        );
         sso.register_client(now, sso::ClientId::FIREWALL_HA, "FW HA");
-        let engine = Engine::new(engine_config(cfg), cfg.seed ^ boot_id);
+        let engine = Engine::new(engine_config(cfg, index), cfg.seed ^ boot_id);
         let mut sync = HaSync::new(SyncRole::Standby, cfg.sync);
         // The association is not up yet: the sync client waits for the IPC `Up`.
         sync.handle_link_down(now);
