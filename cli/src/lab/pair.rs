@@ -282,7 +282,16 @@ impl Lab {
                         tail(&lab.topo.daemon_log(r), 20)
                     ));
                 }
-                lab.probes[index(r)].json("show version").map(|_| ())
+                lab.probes[index(r)]
+                    .json("show version")
+                    .map(|_| ())
+                    .map_err(|e| {
+                        if e.contains("No such file") {
+                            "starting".to_owned()
+                        } else {
+                            e
+                        }
+                    })
             },
         )
     }
