@@ -381,7 +381,11 @@ fn coalescing_on_a_slow_lossy_association_then_no_divergence() {
 /// last periodic update reached the standby; then the Active is powered off and the standby takes over.
 /// Returns the pair, the old Active, the new Active and the flows.
 fn failover_mid_flow() -> (SimPair, usize, usize, Vec<TcpFlow>, Vec<UdpFlow>) {
-    let (mut p, a, s) = converged(PairConfig::default());
+    failover_mid_flow_with(PairConfig::default())
+}
+
+fn failover_mid_flow_with(cfg: PairConfig) -> (SimPair, usize, usize, Vec<TcpFlow>, Vec<UdpFlow>) {
+    let (mut p, a, s) = converged(cfg);
     let (mut tcp, udp) = open_flows(&mut p, a, 0, 30, 20);
     p.run_for(secs(3));
     assert_flows_pass(&mut p, a, &mut tcp, &udp);
@@ -743,4 +747,104 @@ fn configuration_mismatch_is_reported_and_does_not_stop_the_progression() {
         p.trace(30)
     );
     assert_ne!(p.snapshot(a).sso.config_digest, p.snapshot(s).sso.config_digest);
+}
+
+#[test]
+fn preemption_waits_for_its_delay_and_for_standby_hot() {
+    // ha-R2 outranks ha-R1 with `preempt delay minimum 30`: it may take over only once it is STANDBY HOT
+    // and its groups have been up for 30 s.
+    let cfg = PairConfig {
+        priority: [60, 100],
+        preempt_delay_s: [0, 30],
+        ..PairConfig::default()
+    };
+    let mut p = SimPair::new(cfg);
+    p.power_on(0);
+    assert!(p.run_until_true(secs(60), ms(100), |p| rf(p, 0) == Some(RfState::Active)));
+    let (mut tcp, udp) = open_flows(&mut p, 0, 0, 50, 10);
+    p.power_on(1);
+    let booted = p.now;
+    let ok = p.run_until_true(secs(120), ms(10), |p| p.snapshot(1).hsrp_state(1) == "Active");
+    assert!(ok, "{}", p.trace(30));
+    let r1 = p.router(1);
+    let group_up = r1
+        .hsrp_changes
+        .iter()
+        .find(|c| c.1 == hsrp::State::Init)
+        .map(|c| c.0)
+        .unwrap();
+    let hot_at = r1
+        .rf_changes
+        .iter()
+        .find(|c| c.2 == RfState::StandbyHot)
+        .map(|c| c.0)
+        .unwrap();
+    let active_at = r1
+        .hsrp_changes
+        .iter()
+        .find(|c| c.2 == hsrp::State::Active)
+        .map(|c| c.0)
+        .unwrap();
+    assert!(
+        hot_at < group_up + secs(30),
+        "the delay did not outlast the bulk here"
+    );
+    assert!(
+        active_at >= group_up + secs(30),
+        "took over {} ms after its groups came up",
+        (active_at - group_up).as_millis()
+    );
+    assert!(active_at <= group_up + secs(31), "the takeover came late");
+    eprintln!(
+        "preempt delay: booted {:?}, groups up +{} ms, STANDBY HOT +{} ms, Active +{} ms",
+        booted,
+        (group_up - booted).as_millis(),
+        (hot_at - booted).as_millis(),
+        (active_at - booted).as_millis()
+    );
+    let (a, s) = settle(&mut p, secs(120));
+    assert_eq!((a, s), (1, 0));
+    p.run_for(ms(20));
+    assert_synced(&p, a, s);
+    assert_flows_pass(&mut p, a, &mut tcp, &udp);
+}
+
+#[test]
+fn failover_on_lossy_links_across_seeds() {
+    // The failover scenario on links that lose 20 % of the IPC packets (with 3 ms of jitter, so packets
+    // overtake each other) and 20 % of the hellos, for 12 seeds. (30 seeds at 30 % loss and 20 ms of
+    // jitter pass too; kept smaller to keep the suite fast.)
+    for seed in 1..=12 {
+        let cfg = PairConfig {
+            seed,
+            ..PairConfig::default()
+        };
+        let mut p = SimPair::new(cfg);
+        p.ipc.faults.loss = 0.2;
+        p.ipc.faults.jitter = ms(3);
+        p.lans[0].loss = 0.2;
+        p.lans[1].loss = 0.2;
+        p.power_on(0);
+        p.power_on(1);
+        let (a, s) = settle(&mut p, secs(300));
+        let (mut tcp, udp) = open_flows(&mut p, a, 0, 40, 10);
+        p.run_for(secs(2));
+        assert_synced(&p, a, s);
+        assert_flows_pass(&mut p, a, &mut tcp, &udp);
+        p.run_for(ms(300));
+        p.power_off(a);
+        let ok = p.run_until_true(secs(15), ms(10), |p| {
+            p.active() == Some(s) && p.vmac_port == [Some(s), Some(s)]
+        });
+        assert!(ok, "seed {seed}: no takeover\n{}", p.trace(30));
+        p.run_for(ms(500));
+        assert_eq!(rf(&p, s), Some(RfState::Active), "seed {seed}");
+        assert_flows_pass(&mut p, s, &mut tcp, &udp);
+        p.power_on(a);
+        let (a2, s2) = settle(&mut p, secs(300));
+        assert_eq!((a2, s2), (s, a), "seed {seed}");
+        p.run_for(ms(50));
+        assert_synced(&p, a2, s2);
+        assert_eq!(p.ha_sessions(s2).len(), 50, "seed {seed}");
+    }
 }

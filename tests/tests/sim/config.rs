@@ -32,6 +32,8 @@ pub const OUTSIDE_GROUP: &str = "HAout";
 pub struct PairConfig {
     /// `standby N priority P` per router (seed: 60 on both).
     pub priority: [u8; 2],
+    /// `standby N preempt delay minimum S` per router (seed: no delay).
+    pub preempt_delay_s: [u32; 2],
     /// `standby delay minimum S reload S` (seed: 120/120; the lab shortens it to 1/1).
     pub start_delay: StartDelay,
     /// HSRP hello/hold in ms configured on ha-R1 (ha-R2 learns them, as in the seed).
@@ -62,6 +64,7 @@ impl Default for PairConfig {
     fn default() -> Self {
         Self {
             priority: [60, 60],
+            preempt_delay_s: [0, 0],
             start_delay: StartDelay {
                 minimum_s: 1,
                 reload_s: 1,
@@ -100,7 +103,10 @@ fn group(cfg: &PairConfig, r: usize, number: u16, name: &str, vip: Ipv4Addr, tra
     let mut g = GroupConfig::new(number, Version::V1);
     g.name = Some(name.to_owned());
     g.priority = cfg.priority[r];
-    g.preempt = Some(PreemptConfig::default());
+    g.preempt = Some(PreemptConfig {
+        minimum_s: cfg.preempt_delay_s[r],
+        ..PreemptConfig::default()
+    });
     g.virtual_ip = Some(vip);
     if r == 0 || cfg.timers_on_both {
         g.timers = Some(TimersConfig {
