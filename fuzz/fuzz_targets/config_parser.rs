@@ -31,7 +31,9 @@ fn mode(selector: u8) -> Mode {
 }
 
 fuzz_target!(|data: &[u8]| {
-    let Some((&selector, rest)) = data.split_first() else { return };
+    let Some((&selector, rest)) = data.split_first() else {
+        return;
+    };
     let text = String::from_utf8_lossy(rest);
 
     let _ = load_config(&text, "fuzz.cfg");
@@ -39,8 +41,16 @@ fuzz_target!(|data: &[u8]| {
     if let Some(cfg) = report.config {
         let rendered = render(&cfg);
         let again = parse_config(&rendered, "rendered.cfg");
-        assert!(again.errors.is_empty(), "rendered config does not parse: {:?}\n{rendered}", again.errors);
-        assert_eq!(again.config.as_ref(), Some(&cfg), "render/parse changed the config:\n{rendered}");
+        assert!(
+            again.errors.is_empty(),
+            "rendered config does not parse: {:?}\n{rendered}",
+            again.errors
+        );
+        assert_eq!(
+            again.config.as_ref(),
+            Some(&cfg),
+            "render/parse changed the config:\n{rendered}"
+        );
     }
 
     let interp = interpreter();

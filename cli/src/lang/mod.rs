@@ -13,7 +13,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::config::Config;
 
-pub use filter::OutputFilter;
+pub use filter::{OutputFilter, Pattern};
 pub use ifname::{canonical_interface, short_interface};
 pub use load::{load_config, parse_config};
 
