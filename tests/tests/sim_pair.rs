@@ -848,3 +848,74 @@ fn failover_on_lossy_links_across_seeds() {
         assert_eq!(p.ha_sessions(s2).len(), 50, "seed {seed}");
     }
 }
+
+#[test]
+#[ignore = "core gap (sso + hsrp): ha-R2 (Active, 50 sessions) restarts at once; at +1 s its groups start, \
+            hear ha-R1 (HSRP Standby, STANDBY HOT, equal priority, lower address) and take the HSRP \
+            Standby role from it (Speak -> Standby on 'hello of lower priority from the standby router'); \
+            no preemption hold applies (the peer is STANDBY HOT, not ACTIVE); when the dead Active's hold \
+            time expires (+11 s) the restarted ha-R2, RF NEGOTIATION with an empty table, becomes HSRP \
+            Active, and ha-R1 bulk-syncs 0 sessions and drops its 50 copies. Expected: ha-R1 takes over \
+            with the sessions and ha-R2 returns STANDBY HOT."]
+fn active_daemon_crash_and_immediate_restart_keeps_the_sessions() {
+    // The Active's daemon is killed and restarted at once (the host stays up): it comes back with an empty
+    // table, so it must not win the Active role back; the standby takes over when the hold time expires.
+    let (mut p, a, s) = converged(PairConfig::default());
+    let (mut tcp, udp) = open_flows(&mut p, a, 0, 40, 10);
+    p.run_for(secs(1));
+    assert_synced(&p, a, s);
+    p.power_off(a);
+    p.power_on(a);
+    let (a2, s2) = settle(&mut p, secs(120));
+    assert_eq!(
+        (a2, s2),
+        (s, a),
+        "the restarted router (empty table) became Active\n{}",
+        p.trace(30)
+    );
+    p.run_for(ms(20));
+    assert_synced(&p, a2, s2);
+    assert_eq!(p.ha_sessions(a2).len(), 50);
+    assert_flows_pass(&mut p, a2, &mut tcp, &udp);
+}
+
+#[test]
+fn standby_daemon_crash_and_immediate_restart_resyncs() {
+    let (mut p, a, s) = converged(PairConfig::default());
+    let (mut tcp, udp) = open_flows(&mut p, a, 0, 40, 10);
+    p.run_for(secs(1));
+    p.power_off(s);
+    p.power_on(s);
+    assert_eq!(p.ha_sessions(s).len(), 0);
+    let ok = p.run_until_true(secs(60), ms(10), |p| {
+        rf(p, s) == Some(RfState::StandbyHot) && p.ha_sessions(s).len() == 50
+    });
+    assert!(ok, "{}", p.trace(30));
+    assert_eq!(p.active(), Some(a));
+    p.run_for(ms(20));
+    assert_synced(&p, a, s);
+    assert_flows_pass(&mut p, a, &mut tcp, &udp);
+}
+
+#[test]
+fn repeated_failovers_keep_every_flow() {
+    let (mut p, mut a, mut s) = converged(PairConfig::default());
+    let (mut tcp, udp) = open_flows(&mut p, a, 0, 30, 10);
+    for round in 0..4 {
+        p.run_for(secs(2));
+        assert_synced(&p, a, s);
+        assert_flows_pass(&mut p, a, &mut tcp, &udp);
+        p.power_off(a);
+        let ok = p.run_until_true(secs(15), ms(10), |p| p.vmac_port == [Some(s), Some(s)]);
+        assert!(ok, "round {round}: no takeover\n{}", p.trace(30));
+        p.run_for(ms(100));
+        assert_flows_pass(&mut p, s, &mut tcp, &udp);
+        p.power_on(a);
+        let (a2, s2) = settle(&mut p, secs(120));
+        assert_eq!((a2, s2), (s, a), "round {round}");
+        (a, s) = (a2, s2);
+    }
+    p.run_for(ms(20));
+    assert_synced(&p, a, s);
+    assert_eq!(p.ha_sessions(s).len(), 40);
+}
