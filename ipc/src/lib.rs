@@ -4,6 +4,18 @@
 //! deterministic (time is passed in). Transports (userspace SCTP over raw IP or UDP, kernel SCTP, and an
 //! in-memory transport with fault injection for simulations) sit behind one interface; the drivers live
 //! behind the default-on `runtime` feature.
+//!
+//! * [`config`]: the validated [`AssociationConfig`] (IOS knobs, defaults, detection bounds).
+//! * [`envelope`], [`auth`]: the versioned message envelope, the hello, HMAC-SHA256 and the replay window.
+//! * [`assoc`]: the sans-IO [`Association`] (userspace SCTP via dcsctp, hello, reconnect, restart
+//!   detection, two-pair path selection in [`path`]) with `handle_*` / `poll_*` inputs and outputs.
+//! * [`sim`]: the in-memory transport (seeded link with loss, delay, reordering, partitions) in virtual time.
+//! * [`status`], [`render`]: the serde snapshot and the `show sctp ...` renderers.
+//! * `driver` (feature `runtime`): [`spawn`] / [`IpcHandle`], the raw-IP, UDP, kernel-SCTP and in-memory
+//!   packet paths, and transport selection.
+//!
+//! A message accepted by a send call is delivered or the association is reported down; every refusal and
+//! every dropped input increments a named counter.
 
 pub mod assoc;
 pub mod auth;
