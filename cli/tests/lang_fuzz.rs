@@ -132,3 +132,17 @@ proptest! {
         }
     }
 }
+
+proptest! {
+    /// Without special characters a filter pattern is a plain substring search.
+    #[test]
+    fn literal_patterns_are_substring_searches(pattern in "[a-z0-9 /]{0,4}", line in "[a-z0-9 /]{0,30}") {
+        prop_assert_eq!(cli::lang::Pattern::new(&pattern).is_match(&line), line.contains(&pattern));
+    }
+
+    /// Any pattern over any line terminates without panicking.
+    #[test]
+    fn patterns_never_panic(pattern in any::<String>(), line in any::<String>()) {
+        let _ = cli::lang::Pattern::new(&pattern).is_match(&line);
+    }
+}

@@ -1,13 +1,13 @@
 //! Fuzzes the IOS command language: arbitrary bytes (lossy UTF-8) as a configuration file through
 //! `load_config` / `parse_config`, and every line through `Interpreter::execute`, `help` and `complete` in a
-//! mode picked by the first byte. No input may panic; any configuration that parses must survive
-//! render → parse unchanged.
+//! mode picked by the first byte, and the first line as an output-filter pattern over the rest. No input
+//! may panic; any configuration that parses must survive render → parse unchanged.
 #![no_main]
 
 use std::sync::OnceLock;
 
 use cli::config::{Config, render};
-use cli::lang::{Interpreter, Mode, load_config, parse_config};
+use cli::lang::{Interpreter, Mode, OutputFilter, load_config, parse_config};
 use libfuzzer_sys::fuzz_target;
 
 fn interpreter() -> &'static Interpreter {
@@ -62,5 +62,14 @@ fuzz_target!(|data: &[u8]| {
         }
         let _ = interp.help(&mode, &running, line);
         let _ = interp.complete(&mode, &running, line);
+    }
+
+    if let Some((pattern, rest)) = text.split_once('\n') {
+        for filter in [
+            OutputFilter::Include(pattern.to_string()),
+            OutputFilter::Section(pattern.to_string()),
+        ] {
+            let _ = filter.apply(rest);
+        }
     }
 });
