@@ -14,8 +14,9 @@
 //! * `driver` (feature `runtime`): [`spawn`] / [`IpcHandle`], the raw-IP, UDP, kernel-SCTP and in-memory
 //!   packet paths, and transport selection.
 //!
-//! A message accepted by a send call is delivered or the association is reported down; every refusal and
-//! every dropped input increments a named counter.
+//! A message accepted by a send call is handed to SCTP (never dropped later for lack of room); SCTP
+//! delivers it or the association is reported down. Every refusal and every dropped input increments a
+//! named counter.
 
 pub mod assoc;
 pub mod auth;

@@ -386,3 +386,51 @@ async fn wrong_key_is_refused() {
     ha.shutdown();
     hb.shutdown();
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn late_start_and_peer_restart() {
+    if !can_run() {
+        return;
+    }
+    let lab = Lab::new("rst", 1);
+    // A starts alone and keeps trying; B comes later.
+    let (ha, mut ra) = spawn_in(&lab.a, cfg(1, 1, TransportChoice::Raw, Some("k")));
+    assert!(next_state(&mut ra, Duration::from_secs(2)).await.is_none());
+    let st = ha.status();
+    assert!(st.state == "CLOSED" || st.state == "COOKIE_WAIT", "{}", st.state);
+    assert!(!st.up);
+    let (hb, mut rb) = spawn_in(&lab.b, cfg(2, 1, TransportChoice::Raw, Some("k")));
+    let started = Instant::now();
+    let (ev, at) = next_state(&mut ra, Duration::from_secs(5)).await.expect("up");
+    assert_eq!(
+        ev,
+        IpcEvent::Up {
+            peer_restarted: false
+        }
+    );
+    assert!(
+        at - started <= Duration::from_millis(300 + 600 + 500),
+        "{:?}",
+        at - started
+    );
+    assert!(next_state(&mut rb, Duration::from_secs(5)).await.is_some());
+    // B's daemon stops (ABORT): A goes down at once; a new B process is reported as a restarted peer.
+    hb.shutdown();
+    let (ev, _) = next_state(&mut ra, Duration::from_secs(2)).await.expect("down");
+    assert!(matches!(ev, IpcEvent::Down { .. }), "{ev:?}");
+    let (hb2, mut rb2) = spawn_in(&lab.b, cfg(2, 1, TransportChoice::Raw, Some("k")));
+    let (ev, _) = next_state(&mut ra, Duration::from_secs(5))
+        .await
+        .expect("up again");
+    assert_eq!(ev, IpcEvent::Up { peer_restarted: true });
+    assert!(next_state(&mut rb2, Duration::from_secs(5)).await.is_some());
+    hb2.send(ClientId::RF, MessageKind::RF_CONTROL, b"new b".to_vec())
+        .unwrap();
+    assert_eq!(
+        next_message(&mut ra, Duration::from_secs(5)).await.as_deref(),
+        Some(&b"new b"[..])
+    );
+    assert_eq!(ha.status_now().await.unwrap().restarts, 1);
+    ha.shutdown();
+    hb2.shutdown();
+}
