@@ -27,6 +27,7 @@ pub(crate) enum PacketIo {
         socks: Vec<UdpSocket>,
         remotes: Vec<SocketAddr>,
         raw: bool,
+        buf: Vec<u8>,
     },
     /// In-memory: `(path, packet)` both ways.
     Memory {
@@ -86,6 +87,7 @@ impl PacketIo {
             socks,
             remotes,
             raw: true,
+            buf: vec![0u8; RECV_BUF],
         })
     }
 
@@ -106,6 +108,7 @@ impl PacketIo {
             socks,
             remotes,
             raw: false,
+            buf: vec![0u8; RECV_BUF],
         })
     }
 
@@ -137,7 +140,12 @@ impl PacketIo {
         foreign: &mut u64,
     ) -> io::Result<()> {
         match self {
-            Self::Sockets { socks, remotes, raw } => {
+            Self::Sockets {
+                socks,
+                remotes,
+                raw,
+                buf,
+            } => {
                 let first = match socks.as_slice() {
                     [a] => a.readable().await.map(|()| 0)?,
                     [a, b, ..] => tokio::select! {
@@ -146,10 +154,9 @@ impl PacketIo {
                     },
                     [] => return std::future::pending().await,
                 };
-                let mut buf = vec![0u8; RECV_BUF];
                 for path in std::iter::once(first).chain((0..socks.len()).filter(|&p| p != first)) {
                     while out.len() < max {
-                        let (n, from) = match socks[path].try_recv_from(&mut buf) {
+                        let (n, from) = match socks[path].try_recv_from(buf) {
                             Ok(v) => v,
                             Err(e) if e.kind() == io::ErrorKind::WouldBlock => break,
                             Err(e) => return Err(e),
