@@ -184,8 +184,63 @@ fn election_and_rf_progression_with_the_seed_start_delay() {
     assert!(report.ok, "{report:?}");
     assert!(ss.sync.in_sync && ss.sync.counters.bulk_syncs >= 1);
     assert_eq!(p.digest(a), p.digest(s));
+    // The IOS renderers over the same snapshots.
+    let states = sso::render::render_states(&sa.sso);
+    assert!(states.contains("my state = 13 -ACTIVE"), "{states}");
+    assert!(states.contains("peer state = 8  -STANDBY HOT"), "{states}");
+    let brief = hsrp::render_standby_brief(&ss.hsrp);
+    assert!(brief.contains("Standby") && brief.contains("10.0.0.3"), "{brief}");
+    let stats = inspect::ha::render_statistics(&ss.sync);
+    assert!(
+        stats.contains("role Standby") && stats.contains("in sync"),
+        "{stats}"
+    );
     let fw = &ss.sso.clients[0];
     assert!(fw.bulk_state.starts_with("done"), "{fw:?}");
+}
+
+#[test]
+fn split_brain_across_seeds_on_lossy_links() {
+    for seed in 1..=8 {
+        let cfg = PairConfig {
+            seed,
+            ..PairConfig::default()
+        };
+        let mut p = SimPair::new(cfg);
+        p.ipc.faults.loss = 0.1;
+        p.lans[0].loss = 0.1;
+        p.lans[1].loss = 0.1;
+        p.power_on(0);
+        p.power_on(1);
+        let (a, s) = settle(&mut p, secs(300));
+        let (mut tcp, udp) = open_flows(&mut p, a, 0, 30, 10);
+        p.run_for(secs(1));
+        assert_synced(&p, a, s);
+        p.partition_all(true);
+        let ok = p.run_until_true(secs(30), ms(50), |p| {
+            rf(p, 0) == Some(RfState::Active) && rf(p, 1) == Some(RfState::Active)
+        });
+        assert!(ok, "seed {seed}: no dual Active\n{}", p.trace(30));
+        p.run_for(secs(2));
+        p.partition_all(false);
+        let one_active = p.run_until_true(secs(10), ms(10), |p| {
+            (1..=2).all(|g| {
+                (0..2)
+                    .filter(|&r| p.snapshot(r).hsrp_state(g) == "Active")
+                    .count()
+                    == 1
+            })
+        });
+        assert!(
+            one_active,
+            "seed {seed}: two Actives one hold time after the heal"
+        );
+        let (a2, s2) = settle(&mut p, secs(120));
+        p.run_for(ms(50));
+        assert_synced(&p, a2, s2);
+        assert_eq!(p.ha_sessions(a2).len(), 40, "seed {seed}: sessions lost");
+        assert_flows_pass(&mut p, a2, &mut tcp, &udp);
+    }
 }
 
 #[test]
