@@ -6,6 +6,7 @@ pub mod config;
 pub mod flows;
 pub mod pair;
 pub mod router;
+pub mod scenario;
 
 pub use config::PairConfig;
 pub use flows::{TcpFlow, UdpFlow, tcp_flow, udp_flow};
