@@ -1,5 +1,6 @@
 //! Operator actions on the seed pair in namespaces: `clear ip inspect ha sessions-all` on the standby
-//! restores every session through a bulk sync, and SIGTERM stops a daemon cleanly (virtual IP, macvlan and
+//! restores every session through a bulk sync, `redundancy force-switchover` swaps the roles with live
+//! sessions, and SIGTERM stops a daemon cleanly (virtual IP, macvlan and
 //! the data plane's packet-filter rules removed; the peer takes over).
 
 use std::net::SocketAddr;
@@ -7,7 +8,8 @@ use std::time::Duration;
 
 use iosha_tests::traffic::{EchoServer, TcpFlow, UdpFlow};
 use iosha_tests::{
-    Router, Topology, ha_sessions, lab_available, rf_states, start_seed_pair, topology, wait_pair_formed,
+    Router, Topology, ha_sessions, hsrp_states, lab_available, rf_states, start_seed_pair, topology,
+    wait_pair_formed,
 };
 
 fn dump(topo: &Topology) -> String {
@@ -68,6 +70,34 @@ fn clear_sessions_all_on_the_standby_resyncs_and_sigterm_cleans_up() {
         stats["bulk_syncs"].as_u64().unwrap_or(0) >= 2,
         "a second bulk sync ran: {stats}"
     );
+
+    // Planned switchover: the peer (STANDBY HOT) takes over, the old Active reloads its HA state and comes
+    // back STANDBY HOT through a bulk sync, the TCP connections keep going.
+    topo.exec_text(active, &["redundancy force-switchover"])
+        .unwrap_or_else(|e| panic!("{e}\n{}", dump(&topo)));
+    topology::poll_until(
+        // The resigning router's groups restart (the driver has no resign request) and come back as HSRP
+        // Standby after learning the new Active: wait for that too before failing the new Active.
+        Duration::from_secs(60),
+        "switchover: roles swapped, STANDBY HOT again",
+        || {
+            (rf_states(&topo, standby).map(|s| s.0).as_deref() == Some("ACTIVE")
+                && rf_states(&topo, active).map(|s| s.0).as_deref() == Some("STANDBY HOT")
+                && standby_count(&topo, active) >= total
+                && hsrp_states(&topo, active)
+                    .iter()
+                    .filter(|(_, s)| s == "Standby")
+                    .count()
+                    == 2)
+                .then_some(())
+        },
+    )
+    .unwrap_or_else(|e| panic!("{e}\n{}", dump(&topo)));
+    for f in &mut tcp {
+        f.exchange(Duration::from_secs(20))
+            .unwrap_or_else(|e| panic!("tcp after the switchover: {e}\n{}", dump(&topo)));
+    }
+    let (active, standby) = (standby, active);
 
     // SIGTERM on the Active: it resigns and cleans up; the standby takes over at once.
     let ns = topo.router_ns(active);

@@ -253,6 +253,38 @@ impl Node {
         Ok(())
     }
 
+    /// A planned switchover: the HSRP driver has no resign request, so it is stopped gracefully (Active
+    /// groups send Resign and drop their VIPs; the peer takes over at once) and started again with the same
+    /// spec. Its groups come back through `standby delay reload` and, with equal priorities, do not preempt.
+    async fn resign_hsrp(&mut self) {
+        let Some(spec) = self.hsrp_spec.clone() else {
+            return;
+        };
+        tracing::info!(target: "syslog", "%HSRP-5-RESIGN: planned switchover: standby groups resign and restart");
+        if let Some(h) = self.hsrp.take() {
+            h.shutdown().await;
+        }
+        self.hsrp_events = None;
+        match HsrpDriver::start(spec).await {
+            Ok(handle) => {
+                self.hsrp_events = Some(handle.subscribe());
+                self.hsrp = Some(handle);
+                let hold = self.hold.clone();
+                self.apply_hold(hold).await;
+            }
+            Err(e) => {
+                self.hsrp_spec = None;
+                tracing::error!(target: "syslog", "%HSRP-3-RESTART_FAILED: HSRP could not restart after the switchover: {e}");
+            }
+        }
+        // The restarted groups report Init: the redundancy manager sees the scheme group leave Active.
+        let now = self.clock.now();
+        self.scheme_state = Some(hsrp::State::Init);
+        if let Some(m) = self.sso.as_mut() {
+            m.handle_hsrp_role(now, role_of(hsrp::State::Init));
+        }
+    }
+
     async fn apply_hold(&mut self, reason: Option<String>) {
         self.hold = reason.clone();
         let Some(h) = self.hsrp.as_ref() else { return };
@@ -373,8 +405,9 @@ impl Node {
         let Some(h) = self.ipc.as_ref() else {
             return ExecOutput::error("% IPC association is not configured or is shut down");
         };
-        let Some(status) = h.status_now().await.or_else(|| h.status()) else {
-            return ExecOutput::error("% IPC association is not answering");
+        let status = match h.status_now().await {
+            Some(s) => s,
+            None => h.status(),
         };
         let text = match key {
             "show sctp association list" => ipc::render_association_list(std::slice::from_ref(&status)),
@@ -466,13 +499,7 @@ impl Node {
                 sso::Action::HoldPreempt { held, reason } => {
                     self.apply_hold(held.then_some(reason)).await;
                 }
-                sso::Action::Resign => {
-                    tracing::warn!(
-                        target: "syslog",
-                        "%RF-4-SWITCHOVER_UNSUPPORTED: the HSRP driver has no resign request; \
-                         the planned switchover needs the Active's groups to be lowered by hand"
-                    );
-                }
+                sso::Action::Resign => self.resign_hsrp().await,
                 sso::Action::StateChanged { from, to, reason } => {
                     tracing::debug!(target: "debug.redundancy", "RF state {from:?} -> {to:?}: {reason}");
                 }
