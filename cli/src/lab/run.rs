@@ -320,6 +320,7 @@ fn experiment(lab: &mut Lab, ex: &Experiment, report: &mut LabReport) -> Result<
         let p = c.probe(failed_at);
         report.probe_sent = p.sent;
         report.probe_received = p.received;
+        report.flows_checked = true;
         report.flows = c
             .flows()
             .iter()
