@@ -145,9 +145,12 @@ fn socket_time(now: Instant) -> SocketTime {
     SocketTime::zero() + now.saturating_since(Instant::ZERO).to_std()
 }
 
+/// The SCTP stack's deadline (nanoseconds) as an [`Instant`] (microseconds), rounded **up**: at the
+/// returned instant the stack's timer is due, so `handle_timeout(poll_timeout())` always makes progress
+/// (truncating would report an instant at which nothing is due yet, and a virtual clock would spin there).
 fn from_socket_time(t: SocketTime) -> Option<Instant> {
     let d = t - SocketTime::zero();
-    u64::try_from(d.as_micros())
+    u64::try_from(d.as_nanos().div_ceil(1_000))
         .ok()
         .filter(|&us| us < u64::MAX / 2)
         .map(Instant::from_micros)
@@ -739,6 +742,30 @@ impl Association {
             last_down_reason: self.last_down_reason.as_ref().map(ToString::to_string),
             since_change_ms: self.last_change.map(|t| now.saturating_since(t).as_millis()),
             stats,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn socket_deadlines_round_up_to_the_next_microsecond() {
+        let at = |ns: u64| SocketTime::zero() + std::time::Duration::from_nanos(ns);
+        assert_eq!(from_socket_time(at(0)), Some(Instant::from_micros(0)));
+        assert_eq!(from_socket_time(at(2_000)), Some(Instant::from_micros(2)));
+        assert_eq!(from_socket_time(at(2_001)), Some(Instant::from_micros(3)));
+        assert_eq!(
+            from_socket_time(at(54_033_410_600)),
+            Some(Instant::from_micros(54_033_411))
+        );
+        assert_eq!(from_socket_time(SocketTime::infinite_future()), None);
+        // At the reported instant the stack's timer is due (never before it).
+        for ns in [1, 999, 1_000, 1_001, 123_456_789, 54_033_410_001] {
+            let t = from_socket_time(at(ns)).unwrap();
+            assert!(socket_time(t) >= at(ns), "{ns} ns reported as {t:?}");
+            assert!(socket_time(t) < at(ns + 1_000));
         }
     }
 }

@@ -178,12 +178,10 @@ impl Router {
         .min()
     }
 
-    /// The association's deadline rounded up to the next microsecond. `Association::poll_timeout`
-    /// truncates the SCTP stack's nanosecond deadlines to microseconds, so at the reported instant the
-    /// timer is not due yet and a virtual clock would spin at that instant forever (reported to the ipc
-    /// owner; the sim drives the association one microsecond later instead).
+    /// The association's deadline (`Association::poll_timeout` rounds the SCTP stack's nanosecond
+    /// deadlines up to the next microsecond, so the timer is due at the reported instant).
     fn assoc_deadline(&self) -> Option<Instant> {
-        self.assoc.poll_timeout().map(|t| t + Duration::from_micros(1))
+        self.assoc.poll_timeout()
     }
 
     /// Every core's next deadline, by name (for livelock reports).
