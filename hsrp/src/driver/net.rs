@@ -89,7 +89,7 @@ pub(crate) async fn create_vmac(
     parent: u32,
     vmac: [u8; 6],
 ) -> Result<u32, DriverError> {
-    let msg = LinkMacVlan::new(name, parent, MacVlanMode::Private)
+    let msg = LinkMacVlan::new(name, parent, MacVlanMode::Bridge)
         .address(vmac.to_vec())
         .up()
         .build();
