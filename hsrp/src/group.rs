@@ -453,6 +453,39 @@ impl Group {
         Some(due)
     }
 
+    /// Whether the redundancy hold is in force (set, and not past `preempt delay sync` when configured).
+    fn hold_in_force(&self, now: Instant) -> bool {
+        if self.preempt_hold.is_none() {
+            return false;
+        }
+        match (self.cfg.preempt.and_then(|p| p.sync_s), self.hold_since) {
+            (Some(sync), Some(since)) => now < since + Duration::from_secs(u64::from(sync)),
+            _ => true,
+        }
+    }
+
+    /// While held, a group must not take the Standby role from another router that has it (a lone group,
+    /// or one with only an Active around, still joins the election normally).
+    pub(crate) fn must_not_claim_standby(&self, now: Instant) -> bool {
+        self.hold_in_force(now)
+            && self
+                .standby
+                .is_some_and(|s| s.address != self.iface_addr && s.expires > now)
+    }
+
+    /// A hold that starts while this group speaks next to a Standby router: step back to Listen at once
+    /// (our Speak hellos would push the Standby router out).
+    pub(crate) fn enforce_hold(&mut self, now: Instant, out: &mut VecDeque<Action>) {
+        if self.state == State::Speak && self.must_not_claim_standby(now) {
+            self.change_state(
+                now,
+                State::Listen,
+                "held by redundancy, not claiming the Standby role",
+                out,
+            );
+        }
+    }
+
     /// True while the group is in its first up period since the speaker started.
     fn started_before_first_up(&self) -> bool {
         !self.started_before
@@ -488,7 +521,23 @@ impl Group {
                 }
             }
         };
-        let a = cl.actions;
+        let mut a = cl.actions;
+        let mut next = next;
+        let held_reason;
+        let mut reason = reason;
+        if self.must_not_claim_standby(now)
+            && matches!(self.state, State::Listen | State::Speak)
+            && matches!(next, State::Speak | State::Standby)
+        {
+            // Held by the redundancy manager while another router is Standby: stay out of the election
+            // (Listen, timers running) instead of displacing the Standby router, which holds state we lack.
+            next = State::Listen;
+            if a.contains(Actions::STOP_STANDBY) {
+                a = Actions::START_STANDBY;
+            }
+            held_reason = format!("{reason}; held by redundancy, not claiming the Standby role");
+            reason = &held_reason;
+        }
         if a.contains(Actions::LEARN)
             && let Some(m) = m
         {

@@ -282,6 +282,7 @@ impl Speaker {
             if hit {
                 n += 1;
                 g.set_preempt_hold(now, reason.clone());
+                g.enforce_hold(now, &mut self.out);
                 g.evaluate_preempt(now, &mut self.out);
             }
         }

@@ -296,3 +296,102 @@ fn standby_delay_holds_groups_in_init() {
     lab.run_for(secs(6));
     assert_eq!(lab.became(0, 1, State::Listen, t).unwrap() - t, secs(5));
 }
+
+/// r0 Standby, r1 Active, r1 dies, and r2 (highest address, equal priority) starts at once. Returns the lab
+/// after 60 s and the instant r1 died.
+fn restart_next_to_a_standby(hold_on_newcomer: bool) -> (Lab, Instant) {
+    let mut lab = Lab::new();
+    for (name, idx) in [("r0", 1), ("r1", 2), ("r2", 3)] {
+        lab.add(name, vec![iface(E0, 0, idx, vec![group(1, 100, [10, 0, 0, 3])])]);
+    }
+    lab.start(0);
+    lab.run_for(secs(1));
+    lab.start(1);
+    lab.run_for(secs(40));
+    assert_eq!(
+        (lab.state(1, E0, 1), lab.state(0, E0, 1)),
+        (State::Active, State::Standby)
+    );
+    let died = lab.now;
+    lab.power_off(1);
+    if hold_on_newcomer {
+        let sel = GroupSelector::Group {
+            interface: E0.into(),
+            group: 1,
+        };
+        assert_eq!(
+            lab.hold(2, &sel, Some("SSO state NEGOTIATION: the peer holds HA state")),
+            1
+        );
+    }
+    lab.start(2);
+    lab.run_for(secs(60));
+    (lab, died)
+}
+
+#[test]
+fn a_held_group_does_not_take_the_standby_role_from_another_router() {
+    // Without the hold, RFC 2281: the newcomer displaces the lower-addressed Standby and becomes Active
+    // when the dead Active's hold time runs out.
+    let (lab, _) = restart_next_to_a_standby(false);
+    assert_eq!(lab.actives(E0, 1), vec![2]);
+
+    // Held: it stays in Listen while r0 is Standby; r0 takes over, then the newcomer becomes Standby
+    // (only an Active is around: it may join the election, still held).
+    let (lab, died) = restart_next_to_a_standby(true);
+    assert_eq!(lab.actives(E0, 1), vec![0]);
+    assert_eq!(lab.state(2, E0, 1), State::Standby);
+    let r0_active = lab.became(0, 1, State::Active, died).unwrap();
+    assert!(r0_active - died <= secs(10) + LATENCY, "{:?}", r0_active - died);
+    let r2_speak = lab.became(2, 1, State::Speak, died).unwrap();
+    assert!(r2_speak >= r0_active, "spoke while r0 was Standby");
+    assert_eq!(
+        lab.became(0, 1, State::Listen, died),
+        None,
+        "r0 was never pushed out of Standby"
+    );
+    assert!(lab.group_status(2, E0, 1).preempt_hold.is_some());
+}
+
+#[test]
+fn a_held_group_alone_still_becomes_active_and_a_speaking_one_steps_back() {
+    let mut lab = pair(100, 100, |g| g);
+    let sel = GroupSelector::Group {
+        interface: E0.into(),
+        group: 1,
+    };
+    lab.hold(0, &sel, Some("startup"));
+    lab.start(0);
+    lab.run_for(secs(40));
+    assert_eq!(lab.actives(E0, 1), vec![0], "a lone held group is Active");
+
+    // r1 Active, r0 Standby; r2 (highest address) starts unheld and speaks; a hold set then sends it back
+    // to Listen, and it never takes the Standby role from r0.
+    let mut lab = Lab::new();
+    for (name, idx) in [("r0", 1), ("r1", 2), ("r2", 3)] {
+        lab.add(name, vec![iface(E0, 0, idx, vec![group(1, 100, [10, 0, 0, 3])])]);
+    }
+    lab.start(0);
+    lab.run_for(secs(1));
+    lab.start(1);
+    lab.run_for(secs(40));
+    assert_eq!(
+        (lab.state(1, E0, 1), lab.state(0, E0, 1)),
+        (State::Active, State::Standby)
+    );
+    lab.start(2);
+    let t = lab.now;
+    // r2 reaches Speak (it outranks the Standby by address) before it can become Standby.
+    lab.run_for(secs(4));
+    assert_eq!(lab.state(2, E0, 1), State::Speak, "r2 speaks first");
+    lab.hold(2, &sel, Some("SSO hold"));
+    assert_eq!(
+        lab.state(2, E0, 1),
+        State::Listen,
+        "the hold sends a speaking group back to Listen"
+    );
+    lab.run_for(secs(60));
+    assert_eq!(lab.state(0, E0, 1), State::Standby, "r0 keeps the Standby role");
+    assert_eq!(lab.state(2, E0, 1), State::Listen);
+    assert!(lab.became(2, 1, State::Standby, t).is_none());
+}

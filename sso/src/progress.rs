@@ -287,6 +287,10 @@ impl Manager {
             Some(format!(
                 "SSO state {s}: the HA state is not synchronized with the ACTIVE peer yet"
             ))
+        } else if let Some(peer_has) = self.peer_holds_state_we_lack() {
+            Some(format!(
+                "SSO state {s}: the peer ({peer_has}) holds HA state this unit lacks"
+            ))
         } else if s == RfState::Initialization && !self.comm_up && self.startup_hold_until.is_some() {
             Some(format!(
                 "SSO state {s}: waiting up to {} for the peer before allowing preemption",
@@ -303,6 +307,33 @@ impl Manager {
                 reason: reason.unwrap_or_default(),
             });
         }
+    }
+
+    /// A unit without synchronized HA state (not STANDBY HOT or ACTIVE, and not a former STANDBY HOT whose
+    /// peer just went away) must not displace a peer that has it: a STANDBY HOT or ACTIVE peer, or one whose
+    /// scheme group is HSRP Standby or Active (a STANDBY HOT unit whose ACTIVE restarted drops to
+    /// NEGOTIATION but keeps its copies and its HSRP role). Returns what the peer is, when that holds.
+    fn peer_holds_state_we_lack(&self) -> Option<String> {
+        let s = self.my_state;
+        if s == RfState::Disabled
+            || s == RfState::StandbyHot
+            || s.is_active_family()
+            || self.standby_data == Some(RfState::StandbyHot)
+            || !self.comm_up
+        {
+            return None;
+        }
+        let peer = self.peer.as_ref()?;
+        let role = HsrpRole::from_code(peer.hsrp_state);
+        let rf_has = peer.state == RfState::StandbyHot || peer.state.is_active_family();
+        let hsrp_has = matches!(role, Some(HsrpRole::Standby | HsrpRole::Active));
+        (rf_has || hsrp_has).then(|| {
+            let hsrp = role.map_or_else(
+                || format!("unknown({})", peer.hsrp_state),
+                |r| r.name().to_owned(),
+            );
+            format!("{}, HSRP {hsrp}", peer.state)
+        })
     }
 
     fn check_dual_active(&mut self, now: Instant) {

@@ -152,3 +152,94 @@ fn disabled_manager_ignores_roles_and_refuses_requests() {
     m.set_enabled(t, true);
     assert_eq!(m.my_state(), RfState::Active, "re-enabled under HSRP Active");
 }
+
+fn state_with_role(seq: u32, boot: u64, rf: RfState, role: HsrpRole) -> Vec<u8> {
+    Message {
+        seq,
+        boot_id: boot,
+        body: Body::State(StateMsg {
+            rf_state: rf,
+            hsrp_state: role.code(),
+            flags: 0,
+            config_digest: HaConfigSummary::default().digest(),
+            peer_digest_seen: HaConfigSummary::default().digest(),
+            software_version: "v1".into(),
+        }),
+    }
+    .encode()
+}
+
+fn last_hold(actions: &[Action]) -> Option<(bool, String)> {
+    actions.iter().rev().find_map(|a| match a {
+        Action::HoldPreempt { held, reason } => Some((*held, reason.clone())),
+        _ => None,
+    })
+}
+
+#[test]
+fn a_restarted_unit_is_held_while_the_peer_holds_the_ha_state() {
+    use sso::OtherHsrpState::{Listen, Speak};
+    // A fresh unit (just restarted: no data) next to a peer that is STANDBY HOT, ACTIVE, or whose scheme
+    // group is HSRP Standby/Active (a STANDBY HOT unit whose ACTIVE restarted drops to NEGOTIATION).
+    for (rf, role, held) in [
+        (RfState::Negotiation, HsrpRole::Standby, true),
+        (RfState::StandbyHot, HsrpRole::Other(Listen), true),
+        (RfState::Negotiation, HsrpRole::Other(Speak), false),
+        (RfState::Initialization, HsrpRole::Other(Listen), false),
+    ] {
+        let t = Instant::from_millis(1);
+        let mut m = Manager::new(SsoConfig::new("HAin", "v1", 1), HaConfigSummary::default(), t);
+        m.register_client(t, ClientId(1), "FW HA");
+        m.handle_link(t, true, false);
+        let start = last_hold(&drain(&mut m));
+        assert_eq!(
+            start.map(|h| h.0),
+            Some(true),
+            "startup hold before the peer is heard"
+        );
+        m.handle_peer_message(t, &state_with_role(1, 2, rf, role));
+        assert_eq!(m.my_state(), RfState::Negotiation);
+        let got = m.preempt_hold().map(str::to_owned);
+        assert_eq!(got.is_some(), held, "peer {rf} {role:?}: {got:?}");
+        if held {
+            assert!(got.unwrap().contains("holds HA state this unit lacks"));
+            // When the peer becomes ACTIVE the usual hold (not STANDBY HOT yet) follows.
+            m.handle_peer_message(t, &state_with_role(2, 2, RfState::Active, HsrpRole::Active));
+            assert!(
+                m.preempt_hold()
+                    .unwrap()
+                    .contains("not synchronized with the ACTIVE peer")
+            );
+        } else {
+            assert_eq!(last_hold(&drain(&mut m)), Some((false, String::new())));
+        }
+    }
+}
+
+#[test]
+fn a_standby_hot_unit_whose_active_restarted_is_not_held() {
+    let mut t = Instant::from_millis(1);
+    let mut m = Manager::new(SsoConfig::new("HAin", "v1", 1), HaConfigSummary::default(), t);
+    m.handle_hsrp_role(t, HsrpRole::Standby);
+    m.handle_link(t, true, false);
+    m.handle_peer_message(t, &state_with_role(1, 2, RfState::Active, HsrpRole::Active));
+    let config = Message {
+        seq: 2,
+        boot_id: 2,
+        body: Body::Config(HaConfigSummary::default()),
+    }
+    .encode();
+    m.handle_peer_message(t, &config);
+    assert_eq!(m.my_state(), RfState::StandbyHot, "no clients: hot at once");
+    assert_eq!(m.preempt_hold(), None);
+    // The ACTIVE restarts: a new boot id, still in INITIALIZATION, and its groups come back in Listen;
+    // later its restarted group might even be Standby. We keep our copies: never held.
+    t += Duration::from_millis(10);
+    m.handle_link(t, true, true);
+    m.handle_peer_message(
+        t,
+        &state_with_role(1, 3, RfState::Initialization, HsrpRole::Standby),
+    );
+    assert_eq!(m.my_state(), RfState::Negotiation);
+    assert_eq!(m.preempt_hold(), None);
+}

@@ -749,13 +749,6 @@ fn failover_on_lossy_links_across_seeds() {
 }
 
 #[test]
-#[ignore = "core gap (sso + hsrp): ha-R2 (Active, 50 sessions) restarts at once; at +1 s its groups start, \
-            hear ha-R1 (HSRP Standby, STANDBY HOT, equal priority, lower address) and take the HSRP \
-            Standby role from it (Speak -> Standby on 'hello of lower priority from the standby router'); \
-            no preemption hold applies (the peer is STANDBY HOT, not ACTIVE); when the dead Active's hold \
-            time expires (+11 s) the restarted ha-R2, RF NEGOTIATION with an empty table, becomes HSRP \
-            Active, and ha-R1 bulk-syncs 0 sessions and drops its 50 copies. Expected: ha-R1 takes over \
-            with the sessions and ha-R2 returns STANDBY HOT."]
 fn active_daemon_crash_and_immediate_restart_keeps_the_sessions() {
     // The Active's daemon is killed and restarted at once (the host stays up): it comes back with an empty
     // table, so it must not win the Active role back; the standby takes over when the hold time expires.
