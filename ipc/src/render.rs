@@ -318,6 +318,20 @@ Remote port: 5000, Addrs: 10.0.0.2 10.0.1.2
     }
 
     #[test]
+    fn down_association_parameters() {
+        let mut s = sample();
+        s.state = "CLOSED".into();
+        s.up = false;
+        s.srtt_us = None;
+        s.authentication = false;
+        let text = render_association_parameters(&s);
+        assert!(text.contains("  Assoc state: CLOSED  Peer: DOWN\n"), "{text}");
+        assert!(text.contains("  SRTT: - ms\n"));
+        assert!(text.contains("  Authentication: none\n"));
+        assert!(render_association_list(&[]).ends_with("List **\n"));
+    }
+
+    #[test]
     fn json_field_names_are_stable() {
         let v = serde_json::to_value(sample()).unwrap();
         for key in [
