@@ -122,6 +122,8 @@ pub struct Group {
     started_before: bool,
     pub(crate) preempt_hold: Option<String>,
     hold_since: Option<Instant>,
+    /// When this group last resigned on request ([`Group::resign`]): no preemption for one hold time.
+    resigned_at: Option<Instant>,
     /// Down/up state of each tracked interface, parallel to `cfg.track`.
     pub(crate) track_down: Vec<bool>,
     pub(crate) counters: GroupCounters,
@@ -148,6 +150,7 @@ impl Group {
             up_since: None,
             started_before: false,
             preempt_hold: None,
+            resigned_at: None,
             hold_since: None,
             track_down,
             counters: GroupCounters::default(),
@@ -445,12 +448,34 @@ impl Group {
             p.minimum_s
         };
         let mut due = up + Duration::from_secs(u64::from(delay_s));
+        if let Some(at) = self.resigned_at {
+            // A requested resign must not be undone by our own preemption a moment later.
+            due = due.max(at + self.hold());
+        }
         if self.preempt_hold.is_some() {
             let since = self.hold_since?;
             let sync = p.sync_s?;
             due = due.max(since + Duration::from_secs(u64::from(sync)));
         }
         Some(due)
+    }
+
+    /// Gives up the Active role on request (planned switchover): send Resign, become Speak (the Standby
+    /// router takes over on the Resign), and do not preempt back for one hold time. Returns whether this
+    /// group was Active.
+    pub(crate) fn resign(&mut self, now: Instant, out: &mut VecDeque<Action>) -> bool {
+        if self.state != State::Active {
+            return false;
+        }
+        self.resigned_at = Some(now);
+        // The Standby router is about to become Active: our record of it as Standby is stale (and would
+        // keep a redundancy-held group out of the Standby role for a hold time).
+        self.standby = None;
+        // The Active column of event j (Coup from a higher priority) is exactly a resign: start the Active
+        // and Standby timers, send Resign, go to Speak.
+        self.apply(now, Event::HigherCoup, None, "resigned on request", out);
+        self.evaluate_preempt(now, out);
+        true
     }
 
     /// Whether the redundancy hold is in force (set, and not past `preempt delay sync` when configured).

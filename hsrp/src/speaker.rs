@@ -275,15 +275,25 @@ impl Speaker {
     pub fn set_preempt_hold(&mut self, now: Instant, which: &GroupSelector, reason: Option<String>) -> usize {
         let mut n = 0;
         for g in &mut self.groups {
-            let hit = match which {
-                GroupSelector::Name(name) => g.cfg.name.as_deref() == Some(name.as_str()),
-                GroupSelector::Group { interface, group } => &g.iface == interface && g.cfg.group == *group,
-            };
-            if hit {
+            if selects(which, g) {
                 n += 1;
                 g.set_preempt_hold(now, reason.clone());
                 g.enforce_hold(now, &mut self.out);
                 g.evaluate_preempt(now, &mut self.out);
+            }
+        }
+        n
+    }
+
+    /// Gives up the Active role on the selected groups (a planned switchover, `Action::Resign` of the
+    /// redundancy manager): each selected group that is Active sends Resign and becomes Speak, so the
+    /// Standby router takes over at once; it does not preempt back for one hold time (the redundancy
+    /// manager's hold follows within that time). Returns how many groups resigned (selected and Active).
+    pub fn resign(&mut self, now: Instant, which: &GroupSelector) -> usize {
+        let mut n = 0;
+        for g in &mut self.groups {
+            if selects(which, g) && g.resign(now, &mut self.out) {
+                n += 1;
             }
         }
         n
@@ -449,3 +459,10 @@ impl Speaker {
 #[cfg(test)]
 #[path = "speaker_tests.rs"]
 mod tests;
+
+fn selects(which: &GroupSelector, g: &Group) -> bool {
+    match which {
+        GroupSelector::Name(name) => g.cfg.name.as_deref() == Some(name.as_str()),
+        GroupSelector::Group { interface, group } => &g.iface == interface && g.cfg.group == *group,
+    }
+}

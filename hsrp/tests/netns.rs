@@ -141,6 +141,24 @@ fn two_routers_and_a_host_in_namespaces() {
     });
     wait_until("ping to the VIP", limit, || ping(&h));
 
+    // Planned switchover: r1 resigns, r2 takes over on the Resign; r1 (110, preempt) does not Coup back
+    // for one hold time, then preempts as usual (no redundancy manager holds it here).
+    let resigns_in = b.status().counters.resigns_in;
+    let resigned = std::time::Instant::now();
+    assert_eq!(a.resign(), 1);
+    assert_ne!(a.state(), "Active");
+    wait_until("r2 took over on r1's Resign", limit, || {
+        b.status().counters.resigns_in > resigns_in
+    });
+    wait_until("r1 Active again once its resign hold passed", limit, || {
+        a.state() == "Active" && b.state() == "Standby"
+    });
+    assert!(
+        resigned.elapsed() >= Duration::from_millis(u64::from(HOLD_MS)),
+        "r1 preempted back before one hold time"
+    );
+    wait_until("ping to the VIP", limit, || ping(&h));
+
     // Clean removal on shutdown: the Active resigns, the standby takes over at once.
     a.stop(Cmd::Shutdown);
     assert_eq!(vmac_devices(&r1), 0);

@@ -440,3 +440,47 @@ fn show_standby_golden() {
         assert!(v[0].get(key).is_some(), "missing {key}");
     }
 }
+
+#[test]
+fn requested_resign_hands_over_at_once_and_does_not_preempt_back_for_a_hold_time() {
+    let g = |prio| {
+        let mut g = preempt(group(1, prio, [10, 0, 0, 3]), 0, None, None);
+        g.name = Some("HAin".into());
+        g
+    };
+    let mut lab = started_pair(g(110), g(100));
+    assert_eq!(lab.actives(E0, 1), vec![0]);
+    let by_name = hsrp::GroupSelector::Name("HAin".into());
+    assert_eq!(lab.resign(1, &by_name), 0, "the Standby has nothing to resign");
+    assert_eq!(lab.resign(0, &hsrp::GroupSelector::Name("other".into())), 0);
+    let t0 = lab.now;
+    assert_eq!(lab.resign(0, &by_name), 1);
+    assert_eq!(lab.state(0, E0, 1), State::Speak);
+    assert_eq!(lab.group_status(0, E0, 1).counters.resigns_out, 1);
+    assert_eq!(
+        lab.count_actions(0, |a| matches!(a, Action::RemoveVirtual { .. })),
+        1
+    );
+    lab.run_for(ms(10));
+    assert_eq!(lab.actives(E0, 1), vec![1]);
+    assert_eq!(
+        lab.became(1, 1, State::Active, t0).unwrap() - t0,
+        LATENCY,
+        "Resign handled on arrival"
+    );
+    // Higher priority and preempt, but no Coup back within one hold time (10 s).
+    lab.run_for(secs(9));
+    assert_eq!(lab.actives(E0, 1), vec![1]);
+    assert_eq!(lab.state(0, E0, 1), State::Speak);
+    assert_eq!(lab.group_status(0, E0, 1).counters.coups_out, 0);
+    // A redundancy hold set meanwhile keeps it from preempting after that time too; it becomes Standby
+    // when its Standby timer runs out.
+    lab.hold(0, &by_name, Some("SSO state INITIALIZATION"));
+    lab.run_for(secs(30));
+    assert_eq!(lab.actives(E0, 1), vec![1]);
+    assert_eq!(lab.state(0, E0, 1), State::Standby);
+    // Without any hold, plain HSRP preemption applies again (priority 110 > 100).
+    lab.hold(0, &by_name, None);
+    lab.run_for(secs(1));
+    assert_eq!(lab.actives(E0, 1), vec![0]);
+}

@@ -126,6 +126,7 @@ pub enum HsrpEvent {
 enum Command {
     Status(oneshot::Sender<Vec<GroupStatus>>),
     Hold(GroupSelector, Option<String>, oneshot::Sender<usize>),
+    Resign(GroupSelector, oneshot::Sender<usize>),
     Shutdown(oneshot::Sender<()>),
 }
 
@@ -157,6 +158,16 @@ impl HsrpHandle {
         let (tx, rx) = oneshot::channel();
         self.cmds
             .send(Command::Hold(which, reason, tx))
+            .map_err(|_| DriverError::Stopped)?;
+        rx.await.map_err(|_| DriverError::Stopped)
+    }
+
+    /// Planned switchover: the selected Active groups resign (see [`Speaker::resign`]); returns how many
+    /// groups resigned.
+    pub async fn resign(&self, which: GroupSelector) -> Result<usize, DriverError> {
+        let (tx, rx) = oneshot::channel();
+        self.cmds
+            .send(Command::Resign(which, tx))
             .map_err(|_| DriverError::Stopped)?;
         rx.await.map_err(|_| DriverError::Stopped)
     }
@@ -363,6 +374,10 @@ impl HsrpDriver {
                         Some(Command::Status(tx)) => { let _ = tx.send(core.speaker.status(core.clock.now())); }
                         Some(Command::Hold(sel, reason, tx)) => {
                             let n = core.speaker.set_preempt_hold(core.clock.now(), &sel, reason);
+                            let _ = tx.send(n);
+                        }
+                        Some(Command::Resign(sel, tx)) => {
+                            let n = core.speaker.resign(core.clock.now(), &sel);
                             let _ = tx.send(n);
                         }
                         Some(Command::Shutdown(tx)) => { core.shutdown().await; let _ = tx.send(()); return; }

@@ -164,6 +164,14 @@ impl Lab {
         n
     }
 
+    /// A requested resign (planned switchover) on router `r`.
+    pub fn resign(&mut self, r: usize, sel: &hsrp::GroupSelector) -> usize {
+        let now = self.now;
+        let n = self.routers[r].speaker.resign(now, sel);
+        self.drain(r);
+        n
+    }
+
     fn link_up(&self, r: usize, iface: &str) -> bool {
         self.routers[r]
             .links

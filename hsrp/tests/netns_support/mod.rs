@@ -9,7 +9,7 @@ use std::thread;
 use std::time::{Duration, Instant};
 
 use hsrp::driver::{DriverInterface, DriverSpec, HsrpDriver, HsrpEvent};
-use hsrp::{GroupConfig, GroupStatus, PreemptConfig, TimersConfig, TrackConfig, Version};
+use hsrp::{GroupConfig, GroupSelector, GroupStatus, PreemptConfig, TimersConfig, TrackConfig, Version};
 
 pub fn run(args: &[&str]) -> std::process::Output {
     Command::new(args[0]).args(&args[1..]).output().expect("spawn")
@@ -49,6 +49,7 @@ impl Drop for Namespaces {
 
 pub enum Cmd {
     Status(smpsc::Sender<Vec<GroupStatus>>),
+    Resign(smpsc::Sender<usize>),
     Shutdown,
     Crash,
 }
@@ -89,6 +90,9 @@ impl Router {
                         Ok(ev) = events.recv() => { ev_tx.send((Instant::now(), ev)).ok(); }
                         cmd = rx.recv() => match cmd {
                             Some(Cmd::Status(reply)) => { reply.send(h.status().await.unwrap_or_default()).ok(); }
+                            Some(Cmd::Resign(reply)) => {
+                                reply.send(h.resign(GroupSelector::Name("HAin".into())).await.unwrap_or(0)).ok();
+                            }
                             Some(Cmd::Shutdown) | None => { h.shutdown().await; return; }
                             Some(Cmd::Crash) => { h.abort(); return; }
                         },
@@ -108,6 +112,13 @@ impl Router {
         let (tx, rx) = smpsc::channel();
         self.cmds.send(Cmd::Status(tx)).expect("driver alive");
         rx.recv().expect("status").into_iter().next().expect("one group")
+    }
+
+    /// Planned switchover: `HsrpHandle::resign` on the group named `HAin`; returns how many resigned.
+    pub fn resign(&self) -> usize {
+        let (tx, rx) = smpsc::channel();
+        self.cmds.send(Cmd::Resign(tx)).expect("driver alive");
+        rx.recv().expect("resign")
     }
 
     pub fn state(&self) -> String {
