@@ -127,11 +127,12 @@ impl Component for NodeComponent {
 
 /// Starts the node task on the current tokio runtime and returns the daemon components, in the order the
 /// daemon must apply them: HSRP first (so the redundancy manager's preemption hold reaches running groups),
-/// then IPC, the redundancy manager, and inspect.
+/// then IPC, inspect (the HA client must exist before the manager hands it a role or a bulk sync), and
+/// the redundancy manager.
 pub fn components(clock: timebase::MonotonicClock) -> Vec<Box<dyn Component>> {
     let (tx, rx) = mpsc::unbounded_channel();
     tokio::spawn(Node::new(clock).run(rx));
-    [Part::Hsrp, Part::Ipc, Part::Redundancy, Part::Inspect]
+    [Part::Hsrp, Part::Ipc, Part::Inspect, Part::Redundancy]
         .into_iter()
         .map(|part| Box::new(NodeComponent { part, tx: tx.clone() }) as Box<dyn Component>)
         .collect()

@@ -71,6 +71,8 @@ pub struct Node {
     sso: Option<sso::Manager>,
     sso_plan: Option<SsoPlan>,
     ha: Option<HaThread>,
+    /// The last role the redundancy manager gave the inspect HA client.
+    ha_role: Option<ClientNotice>,
     ha_reports_tx: mpsc::UnboundedSender<HaReport>,
     ha_reports: mpsc::UnboundedReceiver<HaReport>,
 }
@@ -113,6 +115,7 @@ impl Node {
             sso: None,
             sso_plan: None,
             ha: None,
+            ha_role: None,
             ha_reports_tx,
             ha_reports,
         }
@@ -477,23 +480,19 @@ impl Node {
                     }
                 }
                 sso::Action::Client(id, notice) => {
-                    if id == RfClient::FIREWALL_HA
-                        && let Some(t) = self.ha.as_ref()
-                    {
-                        t.send(HaCmd::Notice(notice));
-                    } else if id == RfClient::FIREWALL_HA && matches!(notice, ClientNotice::StartBulkSync) {
-                        // No data plane: nothing to synchronize; report an empty bulk at once.
-                        let now = self.clock.now();
-                        if let Some(m) = self.sso.as_mut() {
-                            m.handle_client(
-                                now,
-                                id,
-                                ClientReport::BulkDone {
-                                    sessions: 0,
-                                    ok: true,
-                                },
-                            );
+                    if id != RfClient::FIREWALL_HA {
+                        continue;
+                    }
+                    // Remember the role so an HA thread started later (data plane restart) takes it over.
+                    match notice {
+                        ClientNotice::BecomeActive => self.ha_role = Some(ClientNotice::BecomeActive),
+                        ClientNotice::BecomeStandby | ClientNotice::Flush => {
+                            self.ha_role = Some(ClientNotice::BecomeStandby);
                         }
+                        _ => {}
+                    }
+                    if let Some(t) = self.ha.as_ref() {
+                        t.send(HaCmd::Notice(notice));
                     }
                 }
                 sso::Action::HoldPreempt { held, reason } => {
@@ -592,7 +591,17 @@ impl Node {
         if self.ipc_up {
             thread.send(HaCmd::LinkUp);
         }
+        let role = self.ha_role.clone();
+        if let Some(n) = role.clone() {
+            thread.send(HaCmd::Notice(n));
+        }
         self.ha = Some(thread);
+        // A standby whose data plane restarted lost its copies: walk it through a fresh bulk sync.
+        if role == Some(ClientNotice::BecomeStandby)
+            && let Some(m) = self.sso.as_mut()
+        {
+            let _ = m.request_resync(self.clock.now());
+        }
         Ok(())
     }
 
