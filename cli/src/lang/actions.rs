@@ -1,4 +1,5 @@
 //! Configuration actions: each edits the candidate configuration from the matched tokens of one line.
+//! (Inspection and ACL actions live in `actions_fw.rs`.)
 
 use std::net::Ipv4Addr;
 use std::str::FromStr;
@@ -7,21 +8,19 @@ use super::Mode;
 use super::build::{Apply, ApplyError, Next};
 use super::ifname::canonical_interface;
 use crate::config::{
-    AccessList, AclAction, AclAddress, AclEntry, AclLine, AclProtocol, AclRule, InspectBinding,
-    InspectProtocol, InspectRule, InspectRuleEntry, Interface, IpcAssociation, IpcZone, Ipv4Prefix,
-    PortMatch, Preempt, RedundancyInterDevice, SctpConfig, SctpLocal, SctpRemote, SctpTransport, StandbyAuth,
-    StandbyDelay, StandbyGroup, StandbyTimers, TimerValue, Track, defaults,
+    InspectBinding, Interface, IpcAssociation, IpcZone, Ipv4Prefix, Preempt, RedundancyInterDevice,
+    SctpConfig, SctpLocal, SctpRemote, SctpTransport, StandbyAuth, StandbyDelay, StandbyGroup, StandbyTimers,
+    TimerValue, Track, defaults,
 };
+pub(super) type R = Result<Next, ApplyError>;
 
-type R = Result<Next, ApplyError>;
-
-fn changed() -> R {
+pub(super) fn changed() -> R {
     Ok(Next {
         mode: None,
         changed: true,
     })
 }
-fn enter(mode: Mode) -> R {
+pub(super) fn enter(mode: Mode) -> R {
     Ok(Next {
         mode: Some(mode),
         changed: true,
@@ -31,23 +30,23 @@ fn enter(mode: Mode) -> R {
 impl Apply<'_> {
     /// The value bound to `name`: an argument, or a keyword bound under another name (`direction` = in|out).
     /// A keyword bound under its own word has no value, so an argument never collides with a keyword.
-    fn val(&self, name: &str) -> Option<&str> {
+    pub(super) fn val(&self, name: &str) -> Option<&str> {
         self.matched
             .iter()
             .rev()
             .find(|m| m.name == name && !m.plain_keyword)
             .map(|m| m.value.as_str())
     }
-    fn has(&self, name: &str) -> bool {
+    pub(super) fn has(&self, name: &str) -> bool {
         self.matched.iter().any(|m| m.name == name)
     }
-    fn num<T: FromStr>(&self, name: &str) -> Option<T> {
+    pub(super) fn num<T: FromStr>(&self, name: &str) -> Option<T> {
         self.val(name).and_then(|v| v.parse().ok())
     }
-    fn ip(&self, name: &str) -> Option<Ipv4Addr> {
+    pub(super) fn ip(&self, name: &str) -> Option<Ipv4Addr> {
         self.num(name)
     }
-    fn col(&self, name: &str) -> usize {
+    pub(super) fn col(&self, name: &str) -> usize {
         let mut bound = self.matched.iter().rev().filter(|m| m.name == name);
         bound
             .clone()
@@ -55,29 +54,29 @@ impl Apply<'_> {
             .or_else(|| bound.next())
             .map_or(0, |m| m.column)
     }
-    fn err(&self, name: &str, reason: impl Into<String>) -> ApplyError {
+    pub(super) fn err(&self, name: &str, reason: impl Into<String>) -> ApplyError {
         ApplyError {
             column: self.col(name),
             reason: reason.into(),
         }
     }
-    fn note(&mut self, key: String) {
+    pub(super) fn note(&mut self, key: String) {
         if let Some(line) = self.origin {
             self.cfg.origins.0.entry(key).or_insert(line);
         }
     }
-    fn iface_name(&self) -> String {
+    pub(super) fn iface_name(&self) -> String {
         match self.mode {
             Mode::Interface(name) => name.clone(),
             _ => String::new(),
         }
     }
-    fn iface(&mut self) -> &mut Interface {
+    pub(super) fn iface(&mut self) -> &mut Interface {
         let name = self.iface_name();
         self.cfg.interface_mut(&name)
     }
     /// The interface name typed as `NAME` or `TYPE NUMBER` under binding `name`.
-    fn interface_arg(&self, name: &str) -> Option<String> {
+    pub(super) fn interface_arg(&self, name: &str) -> Option<String> {
         let base = self.val(name)?;
         Some(match self.val("ifnum") {
             Some(number) => canonical_interface(&format!("{base}{number}")),
@@ -85,7 +84,7 @@ impl Apply<'_> {
         })
     }
     /// The group of a `standby [N] ...` line, checked against the interface's version.
-    fn group(&mut self) -> Result<u16, ApplyError> {
+    pub(super) fn group(&mut self) -> Result<u16, ApplyError> {
         let number: u16 = self.num("group").unwrap_or(0);
         let version = self.iface().standby.version;
         if version < 2 && number > defaults::STANDBY_GROUP_MAX_V1 {
@@ -95,15 +94,15 @@ impl Apply<'_> {
         self.note(key);
         Ok(number)
     }
-    fn group_mut(&mut self, number: u16) -> &mut StandbyGroup {
+    pub(super) fn group_mut(&mut self, number: u16) -> &mut StandbyGroup {
         self.iface().standby.group_mut(number)
     }
-    fn sctp(&mut self) -> &mut SctpConfig {
+    pub(super) fn sctp(&mut self) -> &mut SctpConfig {
         let zone = self.cfg.ipc.get_or_insert_with(IpcZone::default);
         let assoc = zone.association.get_or_insert_with(IpcAssociation::default);
         assoc.sctp.get_or_insert_with(SctpConfig::default)
     }
-    fn sctp_local(&mut self) -> &mut SctpLocal {
+    pub(super) fn sctp_local(&mut self) -> &mut SctpLocal {
         self.sctp().local.get_or_insert_with(SctpLocal::default)
     }
 }
@@ -584,250 +583,4 @@ pub(crate) fn standby_mac(ap: &mut Apply<'_>) -> R {
     changed()
 }
 
-pub(crate) fn inspect_name(ap: &mut Apply<'_>) -> R {
-    let Some(rule_name) = ap.val("rule").map(str::to_string) else {
-        return Err(ap.err("rule", "rule name"));
-    };
-    let protocol = match ap.val("proto") {
-        Some("tcp") => Some(InspectProtocol::Tcp),
-        Some("udp") => Some(InspectProtocol::Udp),
-        _ => None,
-    };
-    let timeout = ap.num("timeout");
-    let negated = ap.negated;
-    let rules = &mut ap.cfg.inspect.rules;
-    if negated {
-        match protocol {
-            None => rules.retain(|r| r.name != rule_name),
-            Some(p) => {
-                for rule in rules.iter_mut().filter(|r| r.name == rule_name) {
-                    rule.entries.retain(|e| e.protocol != p);
-                }
-                rules.retain(|r| r.name != rule_name || !r.entries.is_empty());
-            }
-        }
-        return changed();
-    }
-    let Some(protocol) = protocol else {
-        return Err(ApplyError {
-            column: 0,
-            reason: "protocol".into(),
-        });
-    };
-    let index = match rules.iter().position(|r| r.name == rule_name) {
-        Some(i) => i,
-        None => {
-            rules.push(InspectRule {
-                name: rule_name.clone(),
-                entries: Vec::new(),
-            });
-            rules.len() - 1
-        }
-    };
-    let rule = &mut rules[index];
-    match rule.entries.iter_mut().find(|e| e.protocol == protocol) {
-        Some(entry) => entry.timeout = timeout,
-        None => rule.entries.push(InspectRuleEntry { protocol, timeout }),
-    }
-    ap.note(format!("inspect name {rule_name}"));
-    changed()
-}
-
-pub(crate) fn inspect_timer(ap: &mut Apply<'_>) -> R {
-    let seconds: Option<u32> = if ap.negated { None } else { ap.num("seconds") };
-    let udp = ap.has("udp");
-    let timer = ap.val("timer").map(str::to_string);
-    let inspect = &mut ap.cfg.inspect;
-    match (udp, timer.as_deref()) {
-        (true, _) => inspect.udp_idle_time = seconds.unwrap_or(defaults::INSPECT_UDP_IDLE_SECS),
-        (false, Some("synwait-time")) => {
-            inspect.tcp_synwait_time = seconds.unwrap_or(defaults::INSPECT_TCP_SYNWAIT_SECS);
-        }
-        (false, Some("finwait-time")) => {
-            inspect.tcp_finwait_time = seconds.unwrap_or(defaults::INSPECT_TCP_FINWAIT_SECS);
-        }
-        _ => inspect.tcp_idle_time = seconds.unwrap_or(defaults::INSPECT_TCP_IDLE_SECS),
-    }
-    changed()
-}
-
-pub(crate) fn inspect_max_incomplete(ap: &mut Apply<'_>) -> R {
-    let count = if ap.negated { None } else { ap.num("count") };
-    if ap.val("level") == Some("high") {
-        ap.cfg.inspect.max_incomplete_high = count;
-    } else {
-        ap.cfg.inspect.max_incomplete_low = count;
-    }
-    changed()
-}
-
-pub(crate) fn inspect_audit_trail(ap: &mut Apply<'_>) -> R {
-    ap.cfg.inspect.audit_trail = !ap.negated;
-    changed()
-}
-
-pub(crate) fn inspect_update(ap: &mut Apply<'_>) -> R {
-    ap.cfg.inspect.redundancy_update_seconds = if ap.negated {
-        defaults::INSPECT_HA_UPDATE_SECS
-    } else {
-        ap.num("seconds").unwrap_or(10)
-    };
-    ap.note("inspect redundancy update".into());
-    changed()
-}
-
-pub(crate) fn inspect_dataplane_queue(ap: &mut Apply<'_>) -> R {
-    let (queue, workers) = if ap.negated {
-        (
-            defaults::INSPECT_DATAPLANE_QUEUE,
-            defaults::INSPECT_DATAPLANE_WORKERS,
-        )
-    } else {
-        (
-            ap.num("queue").unwrap_or(0),
-            ap.num("workers").unwrap_or(defaults::INSPECT_DATAPLANE_WORKERS),
-        )
-    };
-    ap.cfg.inspect.dataplane_queue = queue;
-    ap.cfg.inspect.dataplane_workers = workers;
-    changed()
-}
-
-pub(crate) fn inspect_fail_open(ap: &mut Apply<'_>) -> R {
-    ap.cfg.inspect.dataplane_fail_open = !ap.negated;
-    changed()
-}
-
-pub(crate) fn access_list(ap: &mut Apply<'_>) -> R {
-    let name = ap.val("acl").unwrap_or_default().to_string();
-    if ap.negated {
-        ap.cfg.access_lists.retain(|a| a.name != name);
-        return changed();
-    }
-    if ap.cfg.access_list(&name).is_none() {
-        ap.cfg.access_lists.push(AccessList {
-            name: name.clone(),
-            entries: Vec::new(),
-        });
-    }
-    ap.note(format!("access-list {name}"));
-    enter(Mode::ExtendedAcl(name))
-}
-
-fn acl_mut<'c>(ap: &'c mut Apply<'_>) -> &'c mut AccessList {
-    let name = match ap.mode {
-        Mode::ExtendedAcl(name) => name.clone(),
-        _ => String::new(),
-    };
-    let lists = &mut ap.cfg.access_lists;
-    let index = match lists.iter().position(|a| a.name == name) {
-        Some(i) => i,
-        None => {
-            lists.push(AccessList {
-                name,
-                entries: Vec::new(),
-            });
-            lists.len() - 1
-        }
-    };
-    &mut lists[index]
-}
-
-pub(crate) fn acl_delete_seq(ap: &mut Apply<'_>) -> R {
-    let seq: u32 = ap.num("seq").unwrap_or(0);
-    acl_mut(ap).entries.retain(|e| e.sequence != seq);
-    changed()
-}
-
-fn add_acl_line(ap: &mut Apply<'_>, line: AclLine) -> R {
-    let seq: Option<u32> = ap.num("seq");
-    let negated = ap.negated;
-    let err = ap.err("seq", "duplicate sequence number");
-    let acl = acl_mut(ap);
-    if negated {
-        acl.entries.retain(|e| e.line != line);
-        return changed();
-    }
-    if seq.is_none() && acl.entries.iter().any(|e| e.line == line) {
-        return Ok(Next::default());
-    }
-    let sequence = match seq {
-        Some(s) => s,
-        None => acl
-            .entries
-            .last()
-            .map_or(0, |e| e.sequence)
-            .saturating_add(defaults::ACL_SEQUENCE_STEP),
-    };
-    match acl.entries.binary_search_by_key(&sequence, |e| e.sequence) {
-        Ok(_) => Err(err),
-        Err(i) => {
-            acl.entries.insert(i, AclEntry { sequence, line });
-            changed()
-        }
-    }
-}
-
-pub(crate) fn acl_remark(ap: &mut Apply<'_>) -> R {
-    let text = ap.val("remark").unwrap_or_default().to_string();
-    add_acl_line(ap, AclLine::Remark { text })
-}
-
-fn acl_address(ap: &Apply<'_>, side: &str) -> AclAddress {
-    if let (Some(address), Some(wildcard)) = (ap.ip(&format!("{side}_addr")), ap.ip(&format!("{side}_wild")))
-    {
-        return AclAddress::Network { address, wildcard };
-    }
-    match ap.ip(&format!("{side}_host")) {
-        Some(ip) => AclAddress::Host(ip),
-        None => AclAddress::Any,
-    }
-}
-
-fn acl_port(ap: &Apply<'_>, side: &str) -> Option<PortMatch> {
-    let port: u16 = ap.num(&format!("{side}_port"))?;
-    Some(match ap.val(&format!("{side}_op"))? {
-        "eq" => PortMatch::Eq(port),
-        "neq" => PortMatch::Neq(port),
-        "gt" => PortMatch::Gt(port),
-        "lt" => PortMatch::Lt(port),
-        _ => PortMatch::Range(port, ap.num(&format!("{side}_port_hi"))?),
-    })
-}
-
-pub(crate) fn acl_rule(ap: &mut Apply<'_>) -> R {
-    let action = if ap.val("acl_action") == Some("deny") {
-        AclAction::Deny
-    } else {
-        AclAction::Permit
-    };
-    let protocol = match ap.val("proto") {
-        Some("tcp" | "6") => AclProtocol::Tcp,
-        Some("udp" | "17") => AclProtocol::Udp,
-        Some("icmp" | "1") => AclProtocol::Icmp,
-        Some("ip") => AclProtocol::Ip,
-        Some(n) => AclProtocol::Number(n.parse().unwrap_or(0)),
-        None => {
-            ap.warnings
-                .push("no protocol given: read as `ip` (any IP protocol)".into());
-            AclProtocol::Ip
-        }
-    };
-    let (source_port, destination_port) = (acl_port(ap, "src"), acl_port(ap, "dst"));
-    for (port, side) in [(source_port, "src"), (destination_port, "dst")] {
-        if let Some(PortMatch::Range(lo, hi)) = port
-            && lo > hi
-        {
-            return Err(ap.err(&format!("{side}_port_hi"), "the range must go from low to high"));
-        }
-    }
-    let rule = AclRule {
-        action,
-        protocol,
-        source: acl_address(ap, "src"),
-        source_port,
-        destination: acl_address(ap, "dst"),
-        destination_port,
-    };
-    add_acl_line(ap, AclLine::Rule(rule))
-}
+pub(crate) use super::actions_fw::*;

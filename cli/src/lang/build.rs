@@ -67,52 +67,66 @@ impl Roots {
     }
 }
 
-struct B {
-    t: Tree,
+/// The tree under construction, with shorthand builders.
+pub(super) struct B {
+    pub(super) t: Tree,
 }
 
 impl B {
-    fn root(&mut self) -> NodeId {
+    pub(super) fn root(&mut self) -> NodeId {
         let id = self.t.add(None, Kind::Keyword(""), "", "");
         self.t.nodes[id].foreign_ok = true;
         id
     }
-    fn kw(&mut self, p: NodeId, word: &'static str, help: &'static str) -> NodeId {
+    pub(super) fn kw(&mut self, p: NodeId, word: &'static str, help: &'static str) -> NodeId {
         self.t.add(Some(p), Kind::Keyword(word), word, help)
     }
-    fn kwn(&mut self, p: NodeId, word: &'static str, name: &'static str, help: &'static str) -> NodeId {
+    pub(super) fn kwn(
+        &mut self,
+        p: NodeId,
+        word: &'static str,
+        name: &'static str,
+        help: &'static str,
+    ) -> NodeId {
         self.t.add(Some(p), Kind::Keyword(word), name, help)
     }
-    fn arg(&mut self, p: NodeId, name: &'static str, ty: ArgType, help: &'static str) -> NodeId {
+    pub(super) fn arg(&mut self, p: NodeId, name: &'static str, ty: ArgType, help: &'static str) -> NodeId {
         self.t.add(Some(p), Kind::Arg(ty), name, help)
     }
-    fn num(&mut self, p: NodeId, name: &'static str, lo: u64, hi: u64, help: &'static str) -> NodeId {
+    pub(super) fn num(
+        &mut self,
+        p: NodeId,
+        name: &'static str,
+        lo: u64,
+        hi: u64,
+        help: &'static str,
+    ) -> NodeId {
         self.arg(p, name, ArgType::Range(lo, hi), help)
     }
-    fn act(&mut self, n: NodeId, f: ApplyFn) -> NodeId {
+    pub(super) fn act(&mut self, n: NodeId, f: ApplyFn) -> NodeId {
         self.t.nodes[n].action = Some(Action::Apply(f));
         n
     }
-    fn no_act(&mut self, n: NodeId, f: ApplyFn) -> NodeId {
+    pub(super) fn no_act(&mut self, n: NodeId, f: ApplyFn) -> NodeId {
         self.t.nodes[n].no_action = Some(Action::Apply(f));
         n
     }
-    fn exec(&mut self, n: NodeId) -> NodeId {
+    pub(super) fn exec(&mut self, n: NodeId) -> NodeId {
         self.t.nodes[n].action = Some(Action::Exec);
         n
     }
-    fn foreign(&mut self, n: NodeId) -> NodeId {
+    pub(super) fn foreign(&mut self, n: NodeId) -> NodeId {
         self.t.nodes[n].foreign_ok = true;
         n
     }
-    fn link(&mut self, from: NodeId, to: &[NodeId]) {
+    pub(super) fn link(&mut self, from: NodeId, to: &[NodeId]) {
         self.t.nodes[from].children.extend_from_slice(to);
     }
-    fn children(&self, n: NodeId) -> Vec<NodeId> {
+    pub(super) fn children(&self, n: NodeId) -> Vec<NodeId> {
         self.t.nodes[n].children.clone()
     }
     /// An interface argument (with the optional separate number, `Ethernet 0/0`) under `p`; returns both.
-    fn interface(
+    pub(super) fn interface(
         &mut self,
         p: NodeId,
         name: &'static str,
@@ -131,7 +145,7 @@ impl B {
         (i, n)
     }
     /// `no` (negating the mode's own commands), `exit`, `end` and `do` for a configuration mode.
-    fn finish_config_mode(&mut self, root: NodeId, exec_root: NodeId) {
+    pub(super) fn finish_config_mode(&mut self, root: NodeId, exec_root: NodeId) {
         let commands = self.children(root);
         let no = self.kw(root, "no", "Negate a command or set its defaults");
         self.t.nodes[no].negates = true;
@@ -166,7 +180,7 @@ pub(crate) fn build() -> (Tree, Roots) {
     build_interface(&mut b, interface);
     build_redundancy(&mut b, redundancy);
     build_ipc(&mut b, ipc_zone, ipc_assoc, ipc_proto, ipc_local, ipc_remote);
-    build_acl(&mut b, acl);
+    super::build_acl::build_acl(&mut b, acl);
     for root in [
         config, interface, redundancy, ipc_zone, ipc_assoc, ipc_proto, ipc_local, ipc_remote, acl,
     ] {
@@ -719,114 +733,4 @@ fn build_ipc(b: &mut B, zone: NodeId, assoc: NodeId, proto: NodeId, local: NodeI
     b.act(v, a::remote_ip);
     let v2 = b.arg(v, "ip2", ArgType::Ipv4, "Second peer address");
     b.act(v2, a::remote_ip);
-}
-
-fn build_acl(b: &mut B, root: NodeId) {
-    let seq = b.num(root, "seq", 1, 2_147_483_647, "Sequence number");
-    b.no_act(seq, a::acl_delete_seq);
-    let mut entries = Vec::new();
-    for (w, h) in [
-        ("permit", "Allow matching packets"),
-        ("deny", "Drop matching packets"),
-    ] {
-        let k = b.kwn(root, w, "acl_action", h);
-        acl_rule_tree(b, k);
-        entries.push(k);
-    }
-    let r = b.kw(root, "remark", "A comment line");
-    let v = b.arg(r, "remark", ArgType::Line, "Comment text");
-    b.act(v, a::acl_remark);
-    entries.push(r);
-    b.link(seq, &entries);
-}
-
-fn acl_rule_tree(b: &mut B, action: NodeId) {
-    let plain = acl_addresses(b, false);
-    let ported = acl_addresses(b, true);
-    for (w, h, ports) in [
-        ("ip", "Any IP protocol", false),
-        ("tcp", "TCP", true),
-        ("udp", "UDP", true),
-        ("icmp", "ICMP", false),
-    ] {
-        let k = b.kwn(action, w, "proto", h);
-        b.link(k, if ports { &ported } else { &plain });
-    }
-    let n = b.num(action, "proto", 0, 255, "IP protocol number");
-    b.link(n, &plain);
-    // `deny any any` (seed): the protocol left out means ip.
-    let shorthand = acl_addresses(b, false);
-    for &id in &shorthand {
-        b.t.nodes[id].hidden = true;
-    }
-    b.link(action, &shorthand);
-}
-
-/// Source and destination nodes (with port operators when `ports`); returns the source entry nodes.
-fn acl_addresses(b: &mut B, ports: bool) -> Vec<NodeId> {
-    let dst_end = acl_endpoint(b, "dst", ports, None);
-    acl_endpoint(b, "src", ports, Some(&dst_end))
-}
-
-/// One endpoint (`any` | `host A` | `A W`) and its optional port operator. With `then` the endpoint's last
-/// nodes lead to `then`; without it they carry the rule action. Returns the entry nodes.
-fn acl_endpoint(b: &mut B, side: &'static str, ports: bool, then: Option<&[NodeId]>) -> Vec<NodeId> {
-    let holder = b.t.add(None, Kind::Keyword(""), "", "");
-    let (any_name, host_name, addr_name, wild_name, op_name, port_name, hi_name) = if side == "src" {
-        (
-            "src_any",
-            "src_host",
-            "src_addr",
-            "src_wild",
-            "src_op",
-            "src_port",
-            "src_port_hi",
-        )
-    } else {
-        (
-            "dst_any",
-            "dst_host",
-            "dst_addr",
-            "dst_wild",
-            "dst_op",
-            "dst_port",
-            "dst_port_hi",
-        )
-    };
-    let any = b.kwn(holder, "any", any_name, "Any address");
-    let host = b.kwn(holder, "host", host_name, "A single host");
-    let host_ip = b.arg(host, host_name, ArgType::Ipv4, "Host address");
-    let addr = b.arg(holder, addr_name, ArgType::Ipv4, "Network address");
-    let wild = b.arg(addr, wild_name, ArgType::Ipv4, "Wildcard bits");
-    let mut ends = vec![any, host_ip, wild];
-    if ports {
-        let op_holder = b.t.add(None, Kind::Keyword(""), "", "");
-        let mut port_ends = Vec::new();
-        for (w, h) in [
-            ("eq", "Port equal to"),
-            ("neq", "Port not equal to"),
-            ("gt", "Port greater than"),
-            ("lt", "Port lower than"),
-        ] {
-            let k = b.kwn(op_holder, w, op_name, h);
-            port_ends.push(b.num(k, port_name, 0, 65535, "Port number"));
-        }
-        let k = b.kwn(op_holder, "range", op_name, "Port range");
-        let lo = b.num(k, port_name, 0, 65535, "Lowest port");
-        port_ends.push(b.num(lo, hi_name, 0, 65535, "Highest port"));
-        let ops = b.children(op_holder);
-        for &e in &ends {
-            b.link(e, &ops);
-        }
-        ends.extend(port_ends);
-    }
-    for &e in &ends {
-        match then {
-            Some(next) => b.link(e, next),
-            None => {
-                b.act(e, a::acl_rule);
-            }
-        }
-    }
-    b.children(holder)
 }

@@ -2,7 +2,9 @@
 //! TAB completion, unique-prefix abbreviation, `no` forms, parent-mode fallback and output pipes.
 
 mod actions;
+mod actions_fw;
 mod build;
+mod build_acl;
 mod engine;
 mod filter;
 mod ifname;
