@@ -242,3 +242,41 @@ fn every_command_loads_validates_and_round_trips() {
     );
     assert_eq!(again.config.unwrap(), cfg);
 }
+
+/// Typed line by line in a session (as the daemon commits them: every candidate validated whole), the seed's
+/// configuration never meets a hard problem: whatever is missing on the way (the scheme's group, the ACL, the
+/// association's ports) is `pending`. The end result equals the file's.
+#[test]
+fn the_seed_typed_interactively_only_meets_pending_problems() {
+    let interp = cli::lang::Interpreter::new();
+    for name in ["ha-R1.cfg", "ha-R2.cfg"] {
+        let (from_file, _) = loaded(name);
+        let path = format!("{}/tests/data/{name}", env!("CARGO_MANIFEST_DIR"));
+        let text = std::fs::read_to_string(&path).unwrap();
+        let mut running = Config::default();
+        let mut mode = cli::lang::Mode::Config;
+        let mut saw_pending = false;
+        for line in text.lines() {
+            match interp.execute(&mode, &running, line) {
+                Ok(cli::lang::Outcome::Config { candidate, mode: m }) => {
+                    let problems = validate(&candidate);
+                    let hard: Vec<_> = problems.iter().filter(|p| !p.pending).collect();
+                    assert!(hard.is_empty(), "{name}: `{line}` → {hard:#?}");
+                    saw_pending |= !problems.is_empty();
+                    running = candidate;
+                    mode = m;
+                }
+                Ok(cli::lang::Outcome::ModeChange(m)) => mode = m,
+                Ok(_) => {}
+                // Lines iosha does not implement fail interactively, as on IOS.
+                Err(_) => {}
+            }
+        }
+        assert!(
+            saw_pending,
+            "the seed's order references groups and ACLs before defining them"
+        );
+        assert!(validate(&running).is_empty());
+        assert_eq!(running, from_file);
+    }
+}
