@@ -137,3 +137,66 @@ pub fn components(clock: timebase::MonotonicClock) -> Vec<Box<dyn Component>> {
         .map(|part| Box::new(NodeComponent { part, tx: tx.clone() }) as Box<dyn Component>)
         .collect()
 }
+
+#[cfg(test)]
+mod tests {
+    use super::Part;
+
+    const PARTS: [Part; 4] = [Part::Hsrp, Part::Ipc, Part::Inspect, Part::Redundancy];
+
+    /// Every exec key of the command tree that is not a daemon built-in has exactly one node component.
+    #[test]
+    fn every_component_key_of_the_tree_has_one_handler() {
+        let builtin = |k: &str| {
+            [
+                "show running-config",
+                "show logging",
+                "show version",
+                "show debugging",
+                "write",
+                "copy",
+                "debug",
+                "undebug",
+                "no debug",
+                "configure",
+                "end",
+                "exit",
+                "enable",
+                "disable",
+                "terminal",
+            ]
+            .iter()
+            .any(|b| k == *b || k.starts_with(&format!("{b} ")))
+        };
+        let keys = crate::lang::Interpreter::new().exec_keys();
+        let mut checked = 0;
+        let mut wrong = Vec::new();
+        for key in keys.iter().filter(|k| !builtin(k)) {
+            let handlers: Vec<&str> = PARTS
+                .iter()
+                .filter(|p| p.handles(key))
+                .map(|p| p.name())
+                .collect();
+            if handlers.len() != 1 {
+                wrong.push(format!("{key:?} -> {handlers:?}"));
+            }
+            checked += 1;
+        }
+        assert!(
+            wrong.is_empty(),
+            "exec keys without exactly one handler: {wrong:#?}"
+        );
+        assert!(
+            checked >= 15,
+            "the tree lists the show/clear commands ({checked} checked)"
+        );
+        for key in [
+            "show standby brief",
+            "show sctp statistics",
+            "show redundancy states",
+            "clear ip inspect ha sessions-all",
+        ] {
+            assert!(keys.iter().any(|k| k == key), "{key} is in the tree");
+        }
+    }
+}
