@@ -742,3 +742,50 @@ fn debug_lines_read_well() {
         "bulk sync 2 complete: 10 sessions announced, 10 held, 1.500 sec"
     );
 }
+
+#[test]
+fn a_second_request_during_a_bulk_is_coalesced_unless_forced() {
+    let config = SyncConfig {
+        bulk_chunk: 256,
+        ..SyncConfig::default()
+    };
+    let mut sim = Sim::new(config, SimLink::new(Duration::from_micros(300), 20_000, 8));
+    sim.preload(5_000);
+    let now = sim.pair.now;
+    sim.pair.standby.request_bulk(now);
+    sim.run_ms(1);
+    let before = sim.pair.standby.counters().clone();
+    // The redundancy manager's StartBulkSync arrives while the bulk is under way: not repeated.
+    let now = sim.pair.now;
+    sim.pair.standby.request_bulk(now);
+    let c = sim.pair.standby.counters().clone();
+    assert_eq!(c.bulk_requests, before.bulk_requests);
+    assert_eq!(c.bulk_requests_coalesced, before.bulk_requests_coalesced + 1);
+    assert_eq!(c.bulk_aborted, before.bulk_aborted);
+    sim.run_ms(2);
+    assert!(sim.pair.notices.contains(&SyncNotice::BulkRequestCoalesced));
+    assert_eq!(
+        SyncNotice::BulkRequestCoalesced.to_string(),
+        "bulk sync already in progress: request not repeated"
+    );
+    // `clear ip inspect ha sessions-all`: forced, the bulk under way is abandoned for a fresh one.
+    let now = sim.pair.now;
+    sim.pair.standby.force_bulk(now);
+    let c = sim.pair.standby.counters().clone();
+    assert_eq!(c.bulk_requests, before.bulk_requests + 1);
+    assert_eq!(c.bulk_aborted, before.bulk_aborted + 1);
+    let mut waited = 0;
+    while sim.pair.reports.is_empty() {
+        waited += 1;
+        assert!(waited < 10_000, "bulk never ended");
+        sim.run_ms(1);
+    }
+    sim.run_ms(50);
+    assert!(sim.pair.reports.iter().all(|r| r.ok), "{:?}", sim.pair.reports);
+    sim.assert_converged();
+    // Once it is over, a new request starts a new bulk again.
+    let n = sim.pair.standby.counters().bulk_requests;
+    let now = sim.pair.now;
+    sim.pair.standby.request_bulk(now);
+    assert_eq!(sim.pair.standby.counters().bulk_requests, n + 1);
+}

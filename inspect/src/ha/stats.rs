@@ -44,6 +44,8 @@ pub struct SyncCounters {
     pub bulk_failures: u64,
     /// Bulk synchronizations requested by this side (standby) or served (Active, including restarts).
     pub bulk_requests: u64,
+    /// Bulk requests not sent because a bulk was already under way (standby, [`super::HaSync::request_bulk`]).
+    pub bulk_requests_coalesced: u64,
     /// Bulk synchronizations abandoned (a newer request, a gap, a timeout or the link going down).
     pub bulk_aborted: u64,
     /// Standby copies removed at the end of a bulk because the bulk did not carry them.

@@ -118,6 +118,8 @@ pub struct BulkReport {
 pub enum SyncNotice {
     /// The standby sent a bulk request.
     BulkRequested(ResyncReason),
+    /// A bulk request was not sent: a bulk is already under way and answers it.
+    BulkRequestCoalesced,
     /// The Active started serving bulk `epoch` over a snapshot of `sessions` ids.
     BulkServing {
         /// Bulk number.
@@ -180,6 +182,7 @@ impl std::fmt::Display for SyncNotice {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
             Self::BulkRequested(reason) => write!(f, "bulk sync requested ({reason})"),
+            Self::BulkRequestCoalesced => write!(f, "bulk sync already in progress: request not repeated"),
             Self::BulkServing { epoch, sessions } => {
                 write!(f, "serving bulk sync {epoch}: {sessions} sessions")
             }
@@ -373,9 +376,36 @@ impl HaSync {
         self.blocked = false;
     }
 
-    /// Standby: asks the Active for a bulk synchronization (start-up, `clear ip inspect ha sessions-all`; for
-    /// the latter the caller flushes its table first, the client keeps whatever the table holds).
+    /// Standby: asks the Active for a bulk synchronization (the redundancy manager's `StartBulkSync`).
+    /// While a bulk is already under way and made progress less than `bulk_timeout` ago (requested by this
+    /// client on its own when the association came up or it became a standby, or by an earlier call), this
+    /// is a no-op, counted as `bulk_requests_coalesced` with a [`SyncNotice::BulkRequestCoalesced`]: that
+    /// bulk's [`SyncAction::BulkComplete`] answers this request too. Use [`Self::force_bulk`] to abandon it
+    /// and start a fresh one.
     pub fn request_bulk(&mut self, now: Instant) {
+        self.now = self.now.max(now);
+        if self.role == SyncRole::Standby && self.bulk_request_pending() {
+            self.counters.bulk_requests_coalesced += 1;
+            self.actions
+                .push_back(SyncAction::Notice(SyncNotice::BulkRequestCoalesced));
+            return;
+        }
+        self.force_bulk(now);
+    }
+
+    /// Whether a standby bulk is under way and made progress less than `bulk_timeout` ago.
+    fn bulk_request_pending(&self) -> bool {
+        let recent = |t: Instant| self.now.saturating_since(t) < self.config.bulk_timeout;
+        match self.bulk_in {
+            InBulk::Idle => false,
+            InBulk::Requested { at } => recent(at),
+            InBulk::Receiving { last_progress, .. } => recent(last_progress),
+        }
+    }
+
+    /// Standby: abandons any bulk under way and asks the Active for a fresh one (`clear ip inspect ha
+    /// sessions-all`: the caller flushes its table first; the client keeps whatever the table holds).
+    pub fn force_bulk(&mut self, now: Instant) {
         self.now = self.now.max(now);
         if self.role == SyncRole::Standby {
             if let InBulk::Receiving { .. } = self.bulk_in {
