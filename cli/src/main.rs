@@ -57,6 +57,10 @@ struct DaemonArgs {
     /// Map an IOS interface name of the configuration to a Linux interface (repeatable).
     #[arg(long = "interface", value_name = "IOS=LINUX")]
     interfaces: Vec<String>,
+    /// Serve the configuration and the shell only: start no HSRP, IPC, redundancy or inspect component
+    /// (for tests of the control plane, and for checking a configuration on a machine it does not run on).
+    #[arg(long)]
+    no_components: bool,
 }
 
 #[derive(Debug, Args)]
@@ -172,10 +176,14 @@ fn daemon_main(args: &DaemonArgs) -> ExitCode {
         interfaces,
         console_log: true,
     };
+    let no_components = args.no_components;
     let result = runtime.block_on(async move {
         // Components (HSRP, IPC, SSO, inspect) are created here and handed to the core.
-        let components: Vec<Box<dyn daemon::Component>> =
-            cli::node::components(timebase::MonotonicClock::start());
+        let components: Vec<Box<dyn daemon::Component>> = if no_components {
+            Vec::new()
+        } else {
+            cli::node::components(timebase::MonotonicClock::start())
+        };
         let interpreter = Arc::new(cli::lang::Interpreter::new());
         let core = DaemonCore::new(settings, interpreter, initial, components, flags, log)
             .map_err(|e| format!("cannot start the components: {e}"))?;

@@ -402,7 +402,7 @@ fn a_second_daemon_on_the_same_socket_is_refused_and_a_stale_socket_is_replaced(
     let mut first = Daemon::start("twice", HA_R1);
     let out = output_within_deadline(
         Command::new(IOSHA)
-            .args(["daemon", "--config"])
+            .args(["daemon", "--no-components", "--config"])
             .arg(&first.config)
             .arg("--control")
             .arg(&first.socket),
@@ -424,7 +424,7 @@ fn a_second_daemon_on_the_same_socket_is_refused_and_a_stale_socket_is_replaced(
         .unwrap();
     assert_eq!(out.status.code(), Some(3), "no daemon: exit 3");
     let mut second = Command::new(IOSHA)
-        .args(["daemon", "--config"])
+        .args(["daemon", "--no-components", "--config"])
         .arg(&first.config)
         .arg("--control")
         .arg(&first.socket)

@@ -88,6 +88,8 @@ impl Daemon {
             .arg(&config)
             .arg("--control")
             .arg(&socket)
+            // These tests exercise the control plane in the test's own namespace: no HA components.
+            .arg("--no-components")
             .args(extra)
             .stdin(Stdio::null())
             .stdout(Stdio::null())
