@@ -308,7 +308,7 @@ impl HaState_ {
             HaCmd::Notice(n) => self.on_notice(n),
             HaCmd::FlushAndResync => {
                 self.flush("clear ip inspect ha sessions-all");
-                lock(&self.sync).request_bulk(now);
+                lock(&self.sync).force_bulk(now);
             }
             HaCmd::Exec { key, args, reply } => {
                 let out = self.exec(&key, &args);

@@ -256,36 +256,22 @@ impl Node {
         Ok(())
     }
 
-    /// A planned switchover: the HSRP driver has no resign request, so it is stopped gracefully (Active
-    /// groups send Resign and drop their VIPs; the peer takes over at once) and started again with the same
-    /// spec. Its groups come back through `standby delay reload` and, with equal priorities, do not preempt.
+    /// A planned switchover: every Active group of the pair resigns (Resign, then Speak; the driver does not
+    /// preempt back for one hold time), so both LANs move to the peer together.
     async fn resign_hsrp(&mut self) {
-        let Some(spec) = self.hsrp_spec.clone() else {
-            return;
-        };
-        tracing::info!(target: "syslog", "%HSRP-5-RESIGN: planned switchover: standby groups resign and restart");
-        if let Some(h) = self.hsrp.take() {
-            h.shutdown().await;
-        }
-        self.hsrp_events = None;
-        match HsrpDriver::start(spec).await {
-            Ok(handle) => {
-                self.hsrp_events = Some(handle.subscribe());
-                self.hsrp = Some(handle);
-                let hold = self.hold.clone();
-                self.apply_hold(hold).await;
-            }
-            Err(e) => {
-                self.hsrp_spec = None;
-                tracing::error!(target: "syslog", "%HSRP-3-RESTART_FAILED: HSRP could not restart after the switchover: {e}");
+        let Some(h) = self.hsrp.as_ref() else { return };
+        let mut resigned = 0;
+        for (interface, group) in &self.groups {
+            let sel = hsrp::GroupSelector::Group {
+                interface: interface.clone(),
+                group: *group,
+            };
+            match h.resign(sel).await {
+                Ok(n) => resigned += n,
+                Err(e) => tracing::warn!("HSRP resign: {e}"),
             }
         }
-        // The restarted groups report Init: the redundancy manager sees the scheme group leave Active.
-        let now = self.clock.now();
-        self.scheme_state = Some(hsrp::State::Init);
-        if let Some(m) = self.sso.as_mut() {
-            m.handle_hsrp_role(now, role_of(hsrp::State::Init));
-        }
+        tracing::debug!(target: "debug.redundancy", "planned switchover: {resigned} HSRP groups resigned");
     }
 
     async fn apply_hold(&mut self, reason: Option<String>) {
