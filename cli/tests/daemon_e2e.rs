@@ -8,7 +8,9 @@ use std::io::{BufRead as _, BufReader, Read as _, Write as _};
 use std::os::unix::net::UnixStream;
 use std::process::Command;
 
-use daemon_support::{Daemon, HA_R1, IOSHA, TestDir, output_within_deadline, wait_for};
+use daemon_support::{
+    Daemon, HA_R1, INTERFACE_MAP, IOSHA, Netns, TestDir, netns_exists, output_within_deadline, wait_for,
+};
 use nix::sys::signal::Signal;
 
 fn stderr_of(out: &std::process::Output) -> String {
@@ -31,8 +33,21 @@ fn priority_of_group1(running: &serde_json::Value) -> u64 {
     group["priority"].as_u64().unwrap()
 }
 
+/// The NFQUEUE rules the data plane installed in the namespace (`iptables-save` lines).
+fn nfqueue_rules(ns: &Netns) -> Vec<String> {
+    let out = ns.command("iptables-save").output().unwrap();
+    String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .filter(|l| l.contains("NFQUEUE"))
+        .map(str::to_owned)
+        .collect()
+}
+
 #[test]
 fn invalid_config_or_mapping_refuses_to_start() {
+    // Every daemon of this test runs in a namespace of its own, like the others: were one to start its
+    // components by mistake, they would not touch the root namespace.
+    let ns = Netns::new();
     let dir = TestDir::new("invalid");
     let bad = dir.path.join("bad.cfg");
     std::fs::write(
@@ -42,7 +57,7 @@ fn invalid_config_or_mapping_refuses_to_start() {
     .unwrap();
     let sock = dir.path.join("s.sock");
     let out = output_within_deadline(
-        Command::new(IOSHA)
+        ns.command(IOSHA)
             .args(["daemon", "--config"])
             .arg(&bad)
             .arg("--control")
@@ -58,7 +73,7 @@ fn invalid_config_or_mapping_refuses_to_start() {
     // A whole-config contradiction (hold time not above hello) is refused too.
     std::fs::write(&bad, "interface Ethernet0/0\n ip address 10.0.0.1 255.255.255.0\n standby 1 ip 10.0.0.3\n standby 1 timers 5 3\n").unwrap();
     let out = output_within_deadline(
-        Command::new(IOSHA)
+        ns.command(IOSHA)
             .args(["daemon", "--config"])
             .arg(&bad)
             .arg("--control")
@@ -69,7 +84,7 @@ fn invalid_config_or_mapping_refuses_to_start() {
     let good = dir.path.join("good.cfg");
     std::fs::write(&good, HA_R1).unwrap();
     let out = output_within_deadline(
-        Command::new(IOSHA)
+        ns.command(IOSHA)
             .args(["daemon", "--config"])
             .arg(&good)
             .arg("--control")
@@ -80,12 +95,31 @@ fn invalid_config_or_mapping_refuses_to_start() {
     assert!(stderr_of(&out).contains("IOS=LINUX"), "{}", stderr_of(&out));
 
     let out = output_within_deadline(
-        Command::new(IOSHA)
+        ns.command(IOSHA)
             .args(["daemon", "--config"])
             .arg(dir.path.join("missing.cfg")),
     );
     assert_eq!(out.status.code(), Some(1));
     assert!(stderr_of(&out).contains("cannot read"), "{}", stderr_of(&out));
+
+    // Without --interface the seed's IOS names are flagged, and the components cannot start on them: the
+    // daemon stops with status 1 before opening its socket.
+    let out = output_within_deadline(
+        ns.command(IOSHA)
+            .args(["daemon", "--config"])
+            .arg(&good)
+            .arg("--control")
+            .arg(&sock),
+    );
+    let err = stderr_of(&out);
+    assert_eq!(out.status.code(), Some(1), "{err}");
+    assert!(
+        err.contains("interface Ethernet1/0 is not a Linux interface name"),
+        "{err}"
+    );
+    assert!(err.contains("cannot start the components"), "{err}");
+    assert!(!sock.exists());
+    assert!(nfqueue_rules(&ns).is_empty(), "{:?}", nfqueue_rules(&ns));
 }
 
 #[test]
@@ -93,7 +127,7 @@ fn show_running_config_text_json_version_and_pipes() {
     let daemon = Daemon::start_with(
         "show",
         HA_R1,
-        &["--interface", "e0/0=eth0", "--interface", "Ethernet1/0=eth1"],
+        &["--interface", "e0/0=e0", "--interface", "Ethernet1/0=e1"],
     );
     let text = daemon.exec_ok(&["show running-config"]);
     for needle in [
@@ -114,7 +148,7 @@ fn show_running_config_text_json_version_and_pipes() {
         "{version}"
     );
     // The abbreviated IOS name of the mapping was expanded.
-    assert!(version.contains("Ethernet0/0 -> eth0"), "{version}");
+    assert!(version.contains("Ethernet0/0 -> e0"), "{version}");
     assert!(
         !daemon.stderr().contains("not a Linux interface name"),
         "{}",
@@ -122,7 +156,7 @@ fn show_running_config_text_json_version_and_pipes() {
     );
     let v: serde_json::Value = serde_json::from_str(&daemon.exec_ok(&["--json", "show version"])).unwrap();
     assert_eq!(v["name"], "iosha");
-    assert_eq!(v["interfaces"]["Ethernet1/0"], "eth1");
+    assert_eq!(v["interfaces"]["Ethernet1/0"], "e1");
     assert_eq!(v["config_file"], daemon.config.display().to_string());
 
     // Abbreviations and an output pipe.
@@ -132,21 +166,77 @@ fn show_running_config_text_json_version_and_pipes() {
 }
 
 #[test]
-fn components_that_are_absent_say_so() {
-    let daemon = Daemon::start("absent", HA_R1);
-    // Started without --interface: the IOS names of the seed are flagged.
-    daemon.wait_stderr("interface Ethernet1/0 is not a Linux interface name", 1);
-    for (cmd, msg) in [
-        ("show standby brief", "% HSRP is not running"),
-        ("show redundancy states", "% Redundancy is not running"),
-        ("show sctp association list", "% IPC is not running"),
-        ("show ip inspect ha statistics", "% Inspect is not running"),
-    ] {
-        let out = daemon.exec(&[cmd]);
-        assert_eq!(out.status.code(), Some(1), "{cmd}");
-        assert!(stderr_of(&out).contains(msg), "{cmd}: {}", stderr_of(&out));
-        assert!(out.stdout.is_empty(), "{cmd} printed data");
+fn components_show_their_real_state() {
+    let daemon = Daemon::start("components", HA_R1);
+    // Both interfaces are mapped: no warning about IOS names.
+    assert!(
+        !daemon.stderr().contains("not a Linux interface name"),
+        "{}",
+        daemon.stderr()
+    );
+    let version = daemon.exec_ok(&["show version"]);
+    for name in ["HSRP", "IPC", "Inspect", "Redundancy"] {
+        assert!(version.contains(name), "component {name} missing:\n{version}");
     }
+
+    // HSRP: both groups on their interfaces, held in Init by `standby delay minimum 120`.
+    let brief = daemon.exec_ok(&["show standby brief"]);
+    let row = |iface: &str| {
+        brief
+            .lines()
+            .find(|l| l.starts_with(iface))
+            .unwrap_or_else(|| panic!("no {iface} row:\n{brief}"))
+            .split_whitespace()
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(
+        row("Et0/0"),
+        ["Et0/0", "1", "60", "P", "Init", "unknown", "unknown", "10.0.0.3"]
+    );
+    assert_eq!(
+        row("Et1/0"),
+        ["Et1/0", "2", "60", "P", "Init", "unknown", "unknown", "211.0.0.3"]
+    );
+    let groups: serde_json::Value =
+        serde_json::from_str(&daemon.exec_ok(&["--json", "show standby brief"])).unwrap();
+    let groups = groups.as_array().unwrap();
+    assert_eq!(groups.len(), 2, "{groups:?}");
+    assert!(
+        groups
+            .iter()
+            .any(|g| g["group"] == 1 && g.to_string().contains("Ethernet0/0")),
+        "{groups:?}"
+    );
+
+    // Redundancy: no peer, so the unit is still initializing with communications down.
+    let states = daemon.exec_ok(&["show redundancy states"]);
+    assert!(states.contains("my state = 2  -INITIALIZATION"), "{states}");
+    assert!(states.contains("peer state = 1  -DISABLED"), "{states}");
+    assert!(states.contains("Communications = Down"), "{states}");
+
+    // IPC: the configured association, not established (10.0.0.2 does not exist).
+    let assoc = daemon.exec_ok(&["show sctp association list"]);
+    for needle in [
+        "AssocID: 1",
+        "Local port: 5000, Addrs: 10.0.0.1",
+        "Remote port: 5000, Addrs: 10.0.0.2",
+    ] {
+        assert!(assoc.contains(needle), "missing {needle:?} in:\n{assoc}");
+    }
+    assert!(!assoc.contains("ESTABLISHED"), "{assoc}");
+
+    // Inspect: the HA sync exists (standby role, nothing synced) and the data plane queues e1.
+    let stats = daemon.exec_ok(&["show ip inspect ha statistics"]);
+    assert!(
+        stats.contains("IP Inspect HA statistics, role Standby"),
+        "{stats}"
+    );
+    assert!(stats.contains("HA sessions: 0"), "{stats}");
+    let rules = nfqueue_rules(&daemon.netns);
+    assert!(
+        rules.iter().any(|r| r.contains("-i e1 ")) && rules.iter().any(|r| r.contains("-o e1 ")),
+        "{rules:?}"
+    );
 }
 
 #[test]
@@ -388,24 +478,42 @@ fn sigterm_stops_cleanly_and_removes_the_socket() {
     let mut answer = String::new();
     reader.read_line(&mut answer).unwrap();
     assert!(answer.contains("(config)#"), "{answer}");
+    assert!(!nfqueue_rules(&daemon.netns).is_empty());
     let status = daemon.stop();
-    assert!(status.success(), "{status}");
+    assert!(status.success(), "{status}\n{}", daemon.stderr());
     assert!(!daemon.socket.exists());
     daemon.wait_stderr("%SYS-5-RELOAD", 1);
+    // The components stopped: the data plane removed its rules.
+    daemon.wait_stderr("%FW-6-DATAPLANE_STOP", 1);
+    assert!(
+        nfqueue_rules(&daemon.netns).is_empty(),
+        "{:?}",
+        nfqueue_rules(&daemon.netns)
+    );
     // The idle session was closed.
     answer.clear();
     assert_eq!(reader.read_line(&mut answer).unwrap(), 0);
+    // The harness deletes the namespace with the daemon.
+    let name = daemon.netns.name.clone();
+    assert!(netns_exists(&name));
+    drop(daemon);
+    assert!(!netns_exists(&name), "namespace {name} left behind");
 }
 
 #[test]
 fn a_second_daemon_on_the_same_socket_is_refused_and_a_stale_socket_is_replaced() {
     let mut first = Daemon::start("twice", HA_R1);
+    // The second daemon runs in a namespace of its own, so its components start and the refusal comes from
+    // the socket.
+    let other = Netns::new();
     let out = output_within_deadline(
-        Command::new(IOSHA)
-            .args(["daemon", "--no-components", "--config"])
+        other
+            .command(IOSHA)
+            .args(["daemon", "--config"])
             .arg(&first.config)
             .arg("--control")
-            .arg(&first.socket),
+            .arg(&first.socket)
+            .args(INTERFACE_MAP),
     );
     assert_eq!(out.status.code(), Some(1));
     assert!(stderr_of(&out).contains("already serving"), "{}", stderr_of(&out));
@@ -423,11 +531,15 @@ fn a_second_daemon_on_the_same_socket_is_refused_and_a_stale_socket_is_replaced(
         .output()
         .unwrap();
     assert_eq!(out.status.code(), Some(3), "no daemon: exit 3");
-    let mut second = Command::new(IOSHA)
-        .args(["daemon", "--no-components", "--config"])
+    // Restarted in the same namespace, over what the killed daemon left there (its NFQUEUE rules).
+    let mut second = first
+        .netns
+        .command(IOSHA)
+        .args(["daemon", "--config"])
         .arg(&first.config)
         .arg("--control")
         .arg(&first.socket)
+        .args(INTERFACE_MAP)
         .stderr(std::process::Stdio::null())
         .spawn()
         .unwrap();

@@ -1,6 +1,7 @@
 //! End to end: `iosha shell` driven through a pseudo-terminal (a detached tmux session), checking what the
 //! operator sees on the screen: `?` help without Enter, TAB completion, mode prompts, caret placement of a
-//! rejected line, a rejected whole-config change, `write memory`, history and `exit`.
+//! rejected line, a rejected whole-config change, `write memory`, history and `exit`. The daemon runs with its
+//! real components in a namespace of its own (see `daemon_support`); the shell reaches it from outside.
 #![allow(clippy::unwrap_used)]
 
 mod daemon_support;
@@ -162,6 +163,16 @@ fn shell_through_a_pseudo_terminal() {
     tmux.type_text("version");
     tmux.keys(&["Enter"]);
     tmux.wait("show version output", |s| s.contains("ha-R1 uptime is"));
+    tmux.wait_last_line("ha-R1#");
+
+    // An abbreviated show served by a real component (HSRP runs in the daemon's namespace).
+    tmux.line("sh stan br");
+    tmux.wait("show standby brief output", |s| {
+        s.lines()
+            .any(|l| l.starts_with("Et0/0") && l.contains("10.0.0.3"))
+            && s.lines()
+                .any(|l| l.starts_with("Et1/0") && l.contains("211.0.0.3"))
+    });
     tmux.wait_last_line("ha-R1#");
 
     // TAB completes a unique prefix.

@@ -1,5 +1,12 @@
-//! Shared harness of the daemon end-to-end tests: a scratch directory, a running `iosha daemon` on the seed's
-//! ha-R1 configuration, `iosha exec` runs, signals and deadline polling.
+//! Shared harness of the daemon end-to-end tests: a scratch directory, a private network namespace, a running
+//! `iosha daemon` on the seed's ha-R1 configuration inside it, `iosha exec` runs, signals and deadline
+//! polling.
+//!
+//! Every daemon runs with its real components (HSRP, IPC, Inspect, Redundancy) inside its own fresh network
+//! namespace (`idt<pid>-<n>`) holding interfaces that match the configuration: `e0` 10.0.0.1/24
+//! (`Ethernet0/0`) and `e1` 211.0.0.1/24 (`Ethernet1/0`), each one end of a veth pair whose peer (`e0p`,
+//! `e1p`, no address) stays in the same namespace (this kernel has no `dummy` interfaces). Nothing touches the root namespace's network; the
+//! control socket is a filesystem path, so `iosha exec`/`iosha shell` reach it from the test's namespace.
 #![allow(dead_code, unreachable_pub, clippy::unwrap_used)]
 
 use std::io::{BufRead as _, BufReader};
@@ -21,6 +28,90 @@ pub const IOSHA: &str = env!("CARGO_BIN_EXE_iosha");
 
 /// How long any awaited condition may take before the test fails.
 pub const DEADLINE: Duration = Duration::from_secs(20);
+
+/// A private network namespace with `lo`, `e0` (10.0.0.1/24) and `e1` (211.0.0.1/24) up, each paired by a
+/// veth with an address-less peer (`e0p`, `e1p`) in the same namespace; deleted on drop
+/// (together with anything a killed daemon left inside: NFQUEUE rules, macvlans, addresses).
+#[derive(Debug)]
+pub struct Netns {
+    pub name: String,
+}
+
+/// The `--interface` mappings of the seed's ha-R1 configuration onto a [`Netns`].
+pub const INTERFACE_MAP: [&str; 4] = ["--interface", "Ethernet0/0=e0", "--interface", "Ethernet1/0=e1"];
+
+fn ip(args: &[&str]) {
+    let out = Command::new("ip")
+        .args(args)
+        .stdin(Stdio::null())
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "ip {args:?} failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+impl Netns {
+    /// Creates a fresh namespace with the two interfaces of the seed's router 1.
+    pub fn new() -> Self {
+        static N: AtomicU32 = AtomicU32::new(0);
+        let name = format!("idt{}-{}", std::process::id(), N.fetch_add(1, Ordering::Relaxed));
+        // A leftover of an earlier run with a recycled pid.
+        let _ = Command::new("ip")
+            .args(["netns", "del", &name])
+            .stderr(Stdio::null())
+            .status();
+        ip(&["netns", "add", &name]);
+        // From here on, Drop removes the namespace even when a step below fails.
+        let ns = Self { name };
+        let n = ns.name.as_str();
+        ip(&["-n", n, "link", "set", "lo", "up"]);
+        for (dev, addr) in [("e0", "10.0.0.1/24"), ("e1", "211.0.0.1/24")] {
+            let peer = format!("{dev}p");
+            ip(&["-n", n, "link", "add", dev, "type", "veth", "peer", "name", &peer]);
+            ip(&["-n", n, "addr", "add", addr, "dev", dev]);
+            ip(&["-n", n, "link", "set", dev, "up"]);
+            ip(&["-n", n, "link", "set", &peer, "up"]);
+        }
+        ns
+    }
+
+    /// `ip netns exec NS program`: the program itself runs in the namespace (ip execs it, same pid).
+    pub fn command(&self, program: &str) -> Command {
+        let mut c = Command::new("ip");
+        c.args(["netns", "exec", &self.name, program]);
+        c
+    }
+
+    /// Runs `ip -n NS args...` and returns its stdout.
+    pub fn ip_output(&self, args: &[&str]) -> String {
+        let out = Command::new("ip")
+            .args(["-n", &self.name])
+            .args(args)
+            .output()
+            .unwrap();
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    }
+}
+
+impl Drop for Netns {
+    fn drop(&mut self) {
+        let _ = Command::new("ip")
+            .args(["netns", "del", &self.name])
+            .stderr(Stdio::null())
+            .status();
+    }
+}
+
+/// True when `ip netns list` still shows `name`.
+pub fn netns_exists(name: &str) -> bool {
+    let out = Command::new("ip").args(["netns", "list"]).output().unwrap();
+    String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .any(|l| l.split_whitespace().next() == Some(name))
+}
 
 /// A scratch directory removed on drop.
 #[derive(Debug)]
@@ -60,9 +151,11 @@ pub fn wait_for<T>(what: &str, mut check: impl FnMut() -> Option<T>) -> T {
     }
 }
 
-/// A running `iosha daemon` (stopped with SIGTERM, then SIGKILL, on drop).
+/// A running `iosha daemon` in its own [`Netns`] (stopped with SIGTERM, then SIGKILL, on drop; the
+/// namespace is deleted after it).
 pub struct Daemon {
     pub child: Option<Child>,
+    pub netns: Netns,
     pub dir: TestDir,
     pub config: PathBuf,
     pub socket: PathBuf,
@@ -70,26 +163,28 @@ pub struct Daemon {
 }
 
 impl Daemon {
-    /// Starts a daemon on `config_text` and waits until its socket answers.
+    /// Starts a daemon on `config_text` (with [`INTERFACE_MAP`]) in a fresh namespace and waits until its
+    /// socket answers.
     pub fn start(tag: &str, config_text: &str) -> Self {
-        Self::start_with(tag, config_text, &[])
+        Self::start_with(tag, config_text, &INTERFACE_MAP)
     }
 
-    /// Like [`Daemon::start`] with extra daemon arguments.
+    /// Like [`Daemon::start`] with these daemon arguments instead of [`INTERFACE_MAP`] (give the
+    /// `--interface` mappings yourself: the components need `e0` and `e1`).
     pub fn start_with(tag: &str, config_text: &str, extra: &[&str]) -> Self {
+        let netns = Netns::new();
         let dir = TestDir::new(tag);
         let config = dir.path.join("r1.cfg");
         std::fs::write(&config, config_text).unwrap();
         // A socket in a directory that does not exist yet: the daemon creates it.
         let socket = dir.path.join("run").join("iosha.sock");
-        let mut child = Command::new(IOSHA)
+        let mut child = netns
+            .command(IOSHA)
             .arg("daemon")
             .arg("--config")
             .arg(&config)
             .arg("--control")
             .arg(&socket)
-            // These tests exercise the control plane in the test's own namespace: no HA components.
-            .arg("--no-components")
             .args(extra)
             .stdin(Stdio::null())
             .stdout(Stdio::null())
@@ -109,6 +204,7 @@ impl Daemon {
         });
         let mut daemon = Self {
             child: Some(child),
+            netns,
             dir,
             config,
             socket,
