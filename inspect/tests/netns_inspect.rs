@@ -32,6 +32,21 @@ fn find(sessions: &[SessionStatus], proto: &str, responder_port: u16) -> Option<
         .cloned()
 }
 
+/// A UDP echo in the server namespace answering one datagram. The socket is bound before this returns, so
+/// a datagram sent afterwards cannot meet a closed port (under load, an echo bound on its own thread could
+/// lose that race and the client would wait for an answer that never comes).
+fn udp_echo_once(lab: &Lab, addr: SocketAddr) -> std::thread::JoinHandle<()> {
+    let sock = Lab::in_ns(&lab.server, move || UdpSocket::bind(addr).expect("bind"));
+    sock.set_read_timeout(Some(Duration::from_secs(10)))
+        .expect("timeout");
+    std::thread::spawn(move || {
+        let mut buf = [0u8; 64];
+        if let Ok((n, peer)) = sock.recv_from(&mut buf) {
+            let _ = sock.send_to(&buf[..n], peer);
+        }
+    })
+}
+
 /// A TCP echo listener in the server namespace answering one connection.
 fn tcp_echo_once(lab: &Lab, port: u16) -> std::thread::JoinHandle<()> {
     let listener = Lab::in_ns(&lab.server, move || {
@@ -109,15 +124,7 @@ fn udp_out_and_back_passes_then_expires_and_unsolicited_inbound_is_dropped() {
     let dp = start(&lab, 1);
 
     // UDP echo in the server namespace.
-    let echo = spawn_in_ns(&lab.server, || {
-        let sock = UdpSocket::bind((SERVER, 7101)).expect("bind");
-        sock.set_read_timeout(Some(Duration::from_secs(10)))
-            .expect("timeout");
-        let mut buf = [0u8; 64];
-        if let Ok((n, peer)) = sock.recv_from(&mut buf) {
-            let _ = sock.send_to(&buf[..n], peer);
-        }
-    });
+    let echo = udp_echo_once(&lab, SocketAddr::from((SERVER, 7101)));
     let got = Lab::in_ns(&lab.client, || {
         let sock = UdpSocket::bind((CLIENT, 0)).expect("bind");
         sock.set_read_timeout(Some(Duration::from_secs(5)))
@@ -179,15 +186,7 @@ fn ipv6_udp_out_and_back_passes_and_unsolicited_inbound_is_dropped() {
     use netns_support::{CLIENT6, SERVER6};
     let lab = Lab::new("i3");
     let dp = start(&lab, 30);
-    let echo = spawn_in_ns(&lab.server, || {
-        let sock = UdpSocket::bind((SERVER6, 7301)).expect("bind");
-        sock.set_read_timeout(Some(Duration::from_secs(10)))
-            .expect("timeout");
-        let mut buf = [0u8; 64];
-        if let Ok((n, peer)) = sock.recv_from(&mut buf) {
-            let _ = sock.send_to(&buf[..n], peer);
-        }
-    });
+    let echo = udp_echo_once(&lab, SocketAddr::from((SERVER6, 7301)));
     let (reply, inbound) = Lab::in_ns(&lab.client, || {
         let sock = UdpSocket::bind((CLIENT6, 0)).expect("bind");
         sock.set_read_timeout(Some(Duration::from_secs(5)))
@@ -285,20 +284,16 @@ fn reconfigure_updates_shards_rules_and_interface_map() {
 
     // Server → client now passes (no ACL on the path), and the client's outbound opens a session on rc0
     // inbound (`ip inspect P in` on rc0).
+    // A generous wait: the datagram is expected, only a loaded machine delays it.
+    inbound
+        .set_read_timeout(Some(Duration::from_secs(10)))
+        .expect("timeout");
     send_inbound(&lab);
     assert!(
         inbound.recv_from(&mut buf).is_ok(),
         "inbound passes once the ACL is gone"
     );
-    let echo = spawn_in_ns(&lab.server, || {
-        let sock = UdpSocket::bind((SERVER, 7402)).expect("bind");
-        sock.set_read_timeout(Some(Duration::from_secs(10)))
-            .expect("timeout");
-        let mut buf = [0u8; 64];
-        if let Ok((n, peer)) = sock.recv_from(&mut buf) {
-            let _ = sock.send_to(&buf[..n], peer);
-        }
-    });
+    let echo = udp_echo_once(&lab, SocketAddr::from((SERVER, 7402)));
     let ok = Lab::in_ns(&lab.client, || {
         let sock = UdpSocket::bind((CLIENT, 0)).expect("bind");
         sock.set_read_timeout(Some(Duration::from_secs(5)))
