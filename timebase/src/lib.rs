@@ -172,7 +172,9 @@ pub struct MonotonicClock {
 impl MonotonicClock {
     /// A clock whose epoch is the moment of this call.
     pub fn start() -> Self {
-        Self { start: std::time::Instant::now() }
+        Self {
+            start: std::time::Instant::now(),
+        }
     }
 
     /// The current instant.
