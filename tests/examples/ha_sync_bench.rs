@@ -128,12 +128,45 @@ fn enter_netns(ns: &str) -> anyhow::Result<()> {
 
 struct BulkResult {
     wall: StdDuration,
+    /// CPU time of the standby's sync thread from the request to the end.
+    standby_cpu: StdDuration,
+    /// CPU time of the standby's IPC driver thread over the same time.
+    standby_driver_cpu: StdDuration,
     ok: bool,
     sessions: u64,
     local_sessions: u64,
 }
 
+/// Association knobs from the command line.
+#[derive(Clone, Debug, Default)]
+struct Knobs {
+    /// `--key STRING`: `security key` (every message authenticated with HMAC).
+    key: Option<String>,
+    /// `--mtu N`: SCTP packet size of the userspace stack.
+    mtu: Option<u16>,
+    /// `--send-queue-bytes N`.
+    send_queue_bytes: Option<usize>,
+}
+
+impl Knobs {
+    fn parse() -> anyhow::Result<Self> {
+        let mut k = Self::default();
+        let mut args = std::env::args().skip(1);
+        while let Some(a) = args.next() {
+            let mut value = || args.next().with_context(|| format!("{a} needs a value"));
+            match a.as_str() {
+                "--key" => k.key = Some(value()?),
+                "--mtu" => k.mtu = Some(value()?.parse()?),
+                "--send-queue-bytes" => k.send_queue_bytes = Some(value()?.parse()?),
+                _ => bail!("usage: ha_sync_bench [--key STRING] [--mtu N] [--send-queue-bytes N]"),
+            }
+        }
+        Ok(k)
+    }
+}
+
 struct Shared {
+    knobs: Knobs,
     epoch: StdInstant,
     stop: AtomicBool,
     request_bulk: AtomicBool,
@@ -190,6 +223,21 @@ fn task_ids() -> Vec<(u32, String)> {
         Some((tid, comm.trim().to_owned()))
     })
     .collect()
+}
+
+/// The IPC driver thread started since `before` was listed.
+fn new_driver_thread(before: &[(u32, String)]) -> Option<u32> {
+    let deadline = StdInstant::now() + StdDuration::from_secs(2);
+    while StdInstant::now() < deadline {
+        let found = task_ids()
+            .into_iter()
+            .find(|(tid, comm)| comm.starts_with("ipc-assoc") && !before.iter().any(|(t, _)| t == tid));
+        if let Some((tid, _)) = found {
+            return Some(tid);
+        }
+        std::thread::sleep(StdDuration::from_millis(1));
+    }
+    None
 }
 
 /// CPU time of the whole process (user + system, `/proc/self/stat`, clock ticks of 10 ms).
@@ -268,13 +316,21 @@ struct Side {
     shared: Arc<Shared>,
     blocked_since: Option<StdInstant>,
     up: bool,
-    bulk_started: Option<StdInstant>,
+    bulk_started: Option<(StdInstant, StdDuration, StdDuration)>,
+    driver_tid: Option<u32>,
 }
 
 impl Side {
     fn start(role: SyncRole, local: Ipv4Addr, remote: Ipv4Addr, shared: Arc<Shared>) -> anyhow::Result<Self> {
         let mut cfg = AssociationConfig::new(PORT, PORT, vec![IpAddr::V4(local)], vec![IpAddr::V4(remote)])?;
         cfg.transport = TransportChoice::Raw;
+        cfg.security_key.clone_from(&shared.knobs.key);
+        if let Some(mtu) = shared.knobs.mtu {
+            cfg.mtu = mtu;
+        }
+        if let Some(bytes) = shared.knobs.send_queue_bytes {
+            cfg.send_queue_bytes = bytes;
+        }
         let (ipc, events) = ipc::spawn(cfg)?;
         Ok(Self {
             sync: HaSync::new(role, SyncConfig::default()),
@@ -284,6 +340,7 @@ impl Side {
             blocked_since: None,
             up: false,
             bulk_started: None,
+            driver_tid: None,
         })
     }
 
@@ -343,10 +400,25 @@ impl Side {
                     }
                 }
                 SyncAction::BulkComplete(r) => {
-                    let wall = self.bulk_started.take().map(|t| t.elapsed()).unwrap_or_default();
+                    let (wall, standby_cpu, standby_driver_cpu) = self
+                        .bulk_started
+                        .take()
+                        .map(|(t, cpu, dcpu)| {
+                            (
+                                t.elapsed(),
+                                thread_cpu().saturating_sub(cpu),
+                                self.driver_tid
+                                    .map(task_cpu)
+                                    .unwrap_or_default()
+                                    .saturating_sub(dcpu),
+                            )
+                        })
+                        .unwrap_or_default();
                     if let Ok(mut b) = self.shared.bulk.lock() {
                         *b = Some(BulkResult {
                             wall,
+                            standby_cpu,
+                            standby_driver_cpu,
                             ok: r.ok,
                             sessions: r.sessions,
                             local_sessions: r.local_sessions,
@@ -381,6 +453,8 @@ impl Side {
 #[derive(Default)]
 struct Figures {
     bulk: Option<(StdDuration, bool, u64, u64)>,
+    /// CPU during the bulk: Active sync thread, Active IPC driver, standby sync thread, standby IPC driver.
+    bulk_cpu: [StdDuration; 4],
     bulk_wire_bytes: u64,
     bulk_payload_bytes: u64,
     dyn_saturated: DynResult,
@@ -410,15 +484,7 @@ fn active_main(ns: String, shared: Arc<Shared>) -> anyhow::Result<Figures> {
     let before = task_ids();
     let mut side = Side::start(SyncRole::Active, ADDR_A, ADDR_B, shared.clone())?;
     // The Active's IPC driver thread: the one new `ipc-assoc-*` thread (the standby starts its own after).
-    let mut driver_tid = None;
-    let deadline = StdInstant::now() + StdDuration::from_secs(2);
-    while driver_tid.is_none() && StdInstant::now() < deadline {
-        driver_tid = task_ids()
-            .into_iter()
-            .find(|(tid, comm)| comm.starts_with("ipc-assoc") && !before.iter().any(|(t, _)| t == tid))
-            .map(|(tid, _)| tid);
-        std::thread::sleep(StdDuration::from_millis(1));
-    }
+    let driver_tid = new_driver_thread(&before);
     shared.active_spawned.store(true, Ordering::Release);
     if driver_tid.is_none() {
         fig.notes
@@ -439,6 +505,8 @@ fn active_main(ns: String, shared: Arc<Shared>) -> anyhow::Result<Figures> {
     // Phase 1: bulk.
     let wire0 = Netns::tx_bytes(&ns, "va");
     let payload0 = side.ipc.status().stats.bytes_sent;
+    let bulk_cpu0 = thread_cpu();
+    let bulk_dcpu0 = driver_tid.map(task_cpu).unwrap_or_default();
     shared.request_bulk.store(true, Ordering::Release);
     let deadline = StdInstant::now() + StdDuration::from_secs(60);
     loop {
@@ -446,6 +514,15 @@ fn active_main(ns: String, shared: Arc<Shared>) -> anyhow::Result<Figures> {
             && let Some(r) = b.as_ref()
         {
             fig.bulk = Some((r.wall, r.ok, r.sessions, r.local_sessions));
+            fig.bulk_cpu = [
+                thread_cpu().saturating_sub(bulk_cpu0),
+                driver_tid
+                    .map(task_cpu)
+                    .unwrap_or_default()
+                    .saturating_sub(bulk_dcpu0),
+                r.standby_cpu,
+                r.standby_driver_cpu,
+            ];
             break;
         }
         if StdInstant::now() > deadline {
@@ -593,6 +670,8 @@ struct DynResult {
     expected: u64,
     drain: StdDuration,
     wire_bytes: u64,
+    /// Batches the association refused with `QueueFull` (re-sent after `handle_send_ready`).
+    queue_full: u64,
 }
 
 /// Feeds events for `duration` (as fast as the association takes them, or at `rate` events/s), then
@@ -614,6 +693,7 @@ fn run_dynamic(
         ..DynResult::default()
     };
     let wire0 = Netns::tx_bytes(ns, "va");
+    let queue_full0 = side.ipc.status().stats.drop_queue_full;
     let applied0 = shared.applied();
     let coalesced0 = side.sync.counters().coalesced;
     let start = StdInstant::now();
@@ -683,6 +763,12 @@ fn run_dynamic(
     r.end_id = dy.next_id;
     settle(side, store);
     r.wire_bytes = Netns::tx_bytes(ns, "va").saturating_sub(wire0);
+    r.queue_full = side
+        .ipc
+        .status()
+        .stats
+        .drop_queue_full
+        .saturating_sub(queue_full0);
     r
 }
 
@@ -709,7 +795,9 @@ fn standby_main(ns: String, shared: Arc<Shared>) -> anyhow::Result<Vec<(u32, u64
         }
         std::thread::sleep(StdDuration::from_millis(5));
     }
+    let before = task_ids();
     let mut side = Side::start(SyncRole::Standby, ADDR_B, ADDR_A, shared.clone())?;
+    side.driver_tid = new_driver_thread(&before);
     let hard_stop = StdInstant::now() + StdDuration::from_secs(300);
     while !shared.stop.load(Ordering::Acquire) && StdInstant::now() < hard_stop {
         let mut busy = side.pump(&mut store);
@@ -717,7 +805,11 @@ fn standby_main(ns: String, shared: Arc<Shared>) -> anyhow::Result<Vec<(u32, u64
             shared.standby_up.store(true, Ordering::Release);
         }
         if side.up && shared.request_bulk.swap(false, Ordering::AcqRel) {
-            side.bulk_started = Some(StdInstant::now());
+            side.bulk_started = Some((
+                StdInstant::now(),
+                thread_cpu(),
+                side.driver_tid.map(task_cpu).unwrap_or_default(),
+            ));
             let now = side.now();
             side.sync.request_bulk(now);
             busy = true;
@@ -737,8 +829,11 @@ fn percentile(sorted: &[u64], p: f64) -> f64 {
 }
 
 fn main() -> anyhow::Result<()> {
+    let knobs = Knobs::parse()?;
+    println!("{knobs:?}");
     let netns = Netns::create()?;
     let shared = Arc::new(Shared {
+        knobs,
         epoch: StdInstant::now(),
         stop: AtomicBool::new(false),
         request_bulk: AtomicBool::new(false),
@@ -792,6 +887,13 @@ fn report(fig: &Figures, lags: &[(u32, u64)]) {
         None => println!("   did not complete"),
     }
     println!(
+        "   CPU during the bulk: Active sync thread {:.2} s, Active IPC driver {:.2} s, standby sync thread {:.2} s, standby IPC driver {:.2} s",
+        fig.bulk_cpu[0].as_secs_f64(),
+        fig.bulk_cpu[1].as_secs_f64(),
+        fig.bulk_cpu[2].as_secs_f64(),
+        fig.bulk_cpu[3].as_secs_f64()
+    );
+    println!(
         "   wire {:.1} B/session (veth tx of the Active, frames), IPC payload {:.1} B/session",
         fig.bulk_wire_bytes as f64 / n,
         fig.bulk_payload_bytes as f64 / n
@@ -830,7 +932,11 @@ fn report(fig: &Figures, lags: &[(u32, u64)]) {
             percentile(&lag, 0.99),
             percentile(&lag, 1.0)
         );
-        println!("   wire {:.1} B/event", r.wire_bytes as f64 / r.fed.max(1) as f64);
+        println!(
+            "   wire {:.1} B/event; {} batches refused with QueueFull and re-sent",
+            r.wire_bytes as f64 / r.fed.max(1) as f64,
+            r.queue_full
+        );
     }
     println!(
         "   wire bytes per add {:.1}, per update {:.1}, per delete {:.1} (500 ms of each kind alone at 200,000/s)",
