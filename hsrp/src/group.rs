@@ -478,6 +478,31 @@ impl Group {
         true
     }
 
+    /// Gray-failure rule: this router was not driven at all (process stopped, host frozen) for longer than
+    /// the hold time while it was Active next to a known Standby router. That router has taken over by now,
+    /// so our Active role is stale: step down (Resign, Speak, no preemption for one hold time) instead of
+    /// fighting for the group with a session table that stopped when we did. Returns true when it did.
+    pub(crate) fn step_down_after_stall(
+        &mut self,
+        now: Instant,
+        stalled: Duration,
+        out: &mut VecDeque<Action>,
+    ) -> bool {
+        if self.state != State::Active || self.standby.is_none() || stalled <= self.hold() {
+            return false;
+        }
+        self.resigned_at = Some(now);
+        self.standby = None;
+        self.apply(
+            now,
+            Event::HigherCoup,
+            None,
+            "stale Active after a stall longer than the hold time",
+            out,
+        );
+        true
+    }
+
     /// Whether the redundancy hold is in force (set, and not past `preempt delay sync` when configured).
     fn hold_in_force(&self, now: Instant) -> bool {
         if self.preempt_hold.is_none() {

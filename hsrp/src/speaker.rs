@@ -164,6 +164,8 @@ pub struct Speaker {
     pub(crate) groups: Vec<Group>,
     links: HashMap<String, bool>,
     started: bool,
+    /// When the speaker was last driven (any input); a gap longer than a group's hold time is a stall.
+    last_input: Option<Instant>,
     out: VecDeque<Action>,
     pub(crate) counters: SpeakerCounters,
 }
@@ -200,6 +202,7 @@ impl Speaker {
             groups,
             links: HashMap::new(),
             started: false,
+            last_input: None,
             out: VecDeque::new(),
             counters: SpeakerCounters::default(),
         })
@@ -231,6 +234,7 @@ impl Speaker {
             return;
         }
         self.started = true;
+        self.last_input = Some(now);
         for idx in 0..self.ifaces.len() {
             if self.link_is_up(&self.ifaces[idx].name) {
                 self.start_iface(now, idx);
@@ -240,6 +244,7 @@ impl Speaker {
 
     /// An interface (HSRP-carrying or tracked, by configuration name) went up or down.
     pub fn handle_link(&mut self, now: Instant, iface: &str, up: bool) {
+        self.note_input(now);
         let was = self.links.insert(iface.to_owned(), up).unwrap_or(true);
         for g in &mut self.groups {
             let idxs: Vec<usize> = g
@@ -299,6 +304,22 @@ impl Speaker {
         n
     }
 
+    /// Records that the speaker is being driven at `now`. An Active group never goes a hello interval
+    /// without an input (its own hello timer), so a gap longer than the group's hold time means this
+    /// router was frozen: such groups step down before anything else is processed (see
+    /// `Group::step_down_after_stall`).
+    fn note_input(&mut self, now: Instant) {
+        if let Some(last) = self.last_input
+            && self.started
+        {
+            let stalled = now.saturating_since(last);
+            for g in &mut self.groups {
+                g.step_down_after_stall(now, stalled, &mut self.out);
+            }
+        }
+        self.last_input = Some(now);
+    }
+
     fn drop_packet(&mut self, iface: &str, src: Ipv4Addr, group: Option<u16>, reason: DropReason) {
         self.out.push_back(Action::Dropped {
             iface: iface.to_owned(),
@@ -310,6 +331,7 @@ impl Speaker {
 
     /// A UDP datagram received on `iface` from `src` with IP TTL `ttl`.
     pub fn handle_packet(&mut self, now: Instant, iface: &str, src: Ipv4Addr, ttl: u8, bytes: &[u8]) {
+        self.note_input(now);
         let Some(ifc) = self.ifaces.iter().find(|i| i.name == iface) else {
             self.counters.unknown_interface += 1;
             self.drop_packet(iface, src, None, DropReason::UnknownInterface);
@@ -425,6 +447,7 @@ impl Speaker {
 
     /// Fires every timer that is due.
     pub fn handle_timeout(&mut self, now: Instant) {
+        self.note_input(now);
         for g in &mut self.groups {
             if g.next_deadline().is_some_and(|d| d <= now) {
                 g.handle_timeout(now, &mut self.out);

@@ -484,3 +484,34 @@ fn requested_resign_hands_over_at_once_and_does_not_preempt_back_for_a_hold_time
     lab.run_for(secs(1));
     assert_eq!(lab.actives(E0, 1), vec![0]);
 }
+
+#[test]
+fn a_frozen_active_steps_down_when_it_thaws_instead_of_taking_the_group_back() {
+    // Equal priorities with preempt (the seed's setup): r2 has the higher address and wins the election.
+    let g = || preempt(group(1, 100, [10, 0, 0, 3]), 0, None, None);
+    let mut lab = started_pair(g(), g());
+    assert_eq!(lab.actives(E0, 1), vec![1]);
+    // SIGSTOP: r2 is no longer driven at all; r1 takes over after the hold time.
+    lab.power_off(1);
+    lab.run_for(secs(15));
+    assert_eq!(lab.actives(E0, 1), vec![0]);
+    // SIGCONT: the same r2 speaker runs again, its timers long overdue. It must not reclaim the group
+    // (equal priority, higher address) with the state it had before the freeze.
+    let thawed = lab.now;
+    lab.thaw(1);
+    lab.run_for(secs(1));
+    assert_eq!(
+        lab.actives(E0, 1),
+        vec![0],
+        "the router that kept running stays Active"
+    );
+    assert_eq!(lab.group_status(1, E0, 1).counters.resigns_out, 1);
+    assert!(lab.count_actions(1, |a| matches!(a, Action::RemoveVirtual { .. })) >= 1);
+    lab.run_for(secs(30));
+    assert_eq!(lab.actives(E0, 1), vec![0]);
+    assert_eq!(lab.state(1, E0, 1), State::Standby);
+    assert!(
+        lab.became(0, 1, State::Active, thawed).is_none(),
+        "r1 never left Active"
+    );
+}

@@ -143,6 +143,12 @@ impl Lab {
         self.inflight.retain(|p| p.to != r);
     }
 
+    /// Resumes a router stopped by [`Lab::power_off`] without restarting it: the same speaker is driven
+    /// again after the gap (a frozen process receiving SIGCONT).
+    pub fn thaw(&mut self, r: usize) {
+        self.routers[r].powered = true;
+    }
+
     /// Sets a link (HSRP-carrying or tracked-only) up or down on router `r`.
     pub fn link(&mut self, r: usize, iface: &str, up: bool) {
         match self.routers[r].links.iter_mut().find(|(n, _)| n == iface) {
