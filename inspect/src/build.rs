@@ -3,6 +3,11 @@
 
 use std::net::{IpAddr, SocketAddr};
 
+use crate::config::{
+    AclAction, AclConfig, AclEntry, AclProto, AddrMatch, EngineConfig, InspectRule, InterfaceConfig,
+    InterfaceInspect, PortMatch, RuleProtocol,
+};
+use crate::record::L4Proto;
 use crate::wire::{TcpFlags, ip_proto};
 
 /// A TCP segment to build.
@@ -190,4 +195,57 @@ pub fn checksum(data: &[u8], initial: u32) -> u16 {
         sum = (sum & 0xffff) + (sum >> 16);
     }
     !(sum as u16)
+}
+
+/// The firewall of the specification's router 1 (ha-R1) as an engine configuration, for tests and benches:
+/// inside `Ethernet0/0` (index 0), outside `Ethernet1/0` (index 1) with `ip access-group fw-ha-acl in` and
+/// `ip inspect ha-protocols out redundancy stateful HAin`; `ip inspect name ha-protocols tcp|udp`,
+/// `ip inspect tcp idle-time 180`, `ip inspect redundancy update seconds 60`.
+pub fn seed_firewall_config() -> EngineConfig {
+    let ip_entry = |seq, action, src, dst| AclEntry {
+        seq,
+        action,
+        proto: AclProto::Ip,
+        src,
+        src_port: PortMatch::Any,
+        dst,
+        dst_port: PortMatch::Any,
+    };
+    let host = |a: [u8; 4]| AddrMatch::Host(IpAddr::from(a));
+    let rule = |proto| RuleProtocol {
+        proto,
+        timeout_s: None,
+    };
+    EngineConfig {
+        rules: vec![InspectRule {
+            name: "ha-protocols".into(),
+            protocols: vec![rule(L4Proto::TCP), rule(L4Proto::UDP)],
+        }],
+        interfaces: vec![
+            InterfaceConfig {
+                name: "Ethernet0/0".into(),
+                ..Default::default()
+            },
+            InterfaceConfig {
+                name: "Ethernet1/0".into(),
+                inspect_out: Some(InterfaceInspect {
+                    rule: "ha-protocols".into(),
+                    redundancy_group: Some("HAin".into()),
+                }),
+                acl_in: Some("fw-ha-acl".into()),
+                ..Default::default()
+            },
+        ],
+        acls: vec![AclConfig {
+            name: "fw-ha-acl".into(),
+            entries: vec![
+                ip_entry(10, AclAction::Permit, host([211, 0, 0, 2]), host([211, 0, 0, 1])),
+                ip_entry(20, AclAction::Permit, host([211, 0, 0, 1]), host([211, 0, 0, 2])),
+                ip_entry(30, AclAction::Deny, AddrMatch::Any, AddrMatch::Any),
+            ],
+        }],
+        tcp_idle_s: 180,
+        ha_update_interval_s: 60,
+        ..EngineConfig::default()
+    }
 }

@@ -4,10 +4,6 @@
 use std::net::SocketAddr;
 
 use inspect::build;
-use inspect::config::{
-    AclAction, AclConfig, AclEntry, AclProto, AddrMatch, InspectRule, InterfaceConfig, InterfaceInspect,
-    PortMatch, RuleProtocol,
-};
 use inspect::record::L4Proto;
 use inspect::wire::TcpFlags;
 use inspect::{DropReason, Engine, EngineConfig, EngineEvent, HaRole, HaState, Verdict};
@@ -26,49 +22,8 @@ fn t(ms: u64) -> Instant {
 
 fn config() -> EngineConfig {
     EngineConfig {
-        rules: vec![InspectRule {
-            name: "ha-protocols".into(),
-            protocols: vec![
-                RuleProtocol {
-                    proto: L4Proto::TCP,
-                    timeout_s: None,
-                },
-                RuleProtocol {
-                    proto: L4Proto::UDP,
-                    timeout_s: None,
-                },
-            ],
-        }],
-        interfaces: vec![
-            InterfaceConfig {
-                name: "Ethernet0/0".into(),
-                ..Default::default()
-            },
-            InterfaceConfig {
-                name: "Ethernet1/0".into(),
-                inspect_out: Some(InterfaceInspect {
-                    rule: "ha-protocols".into(),
-                    redundancy_group: Some("HAin".into()),
-                }),
-                acl_in: Some("fw-ha-acl".into()),
-                ..Default::default()
-            },
-        ],
-        acls: vec![AclConfig {
-            name: "fw-ha-acl".into(),
-            entries: vec![AclEntry {
-                seq: 10,
-                action: AclAction::Deny,
-                proto: AclProto::Ip,
-                src: AddrMatch::Any,
-                src_port: PortMatch::Any,
-                dst: AddrMatch::Any,
-                dst_port: PortMatch::Any,
-            }],
-        }],
-        tcp_idle_s: 180,
         ha_update_interval_s: 10,
-        ..EngineConfig::default()
+        ..build::seed_firewall_config()
     }
 }
 

@@ -6,11 +6,6 @@ use std::net::{IpAddr, SocketAddr};
 use std::time::Duration;
 
 use inspect::build;
-use inspect::config::{
-    AclAction, AclConfig, AclEntry, AclProto, AddrMatch, InspectRule, InterfaceConfig, InterfaceInspect,
-    PortMatch, RuleProtocol,
-};
-use inspect::record::L4Proto;
 use inspect::wire::{TcpFlags, parse};
 use inspect::{DropReason, Engine, EngineConfig, EngineEvent, Verdict};
 use pcap_file::DataLink;
@@ -22,56 +17,10 @@ fn sa(s: &str) -> SocketAddr {
 }
 
 fn seed_config() -> EngineConfig {
-    let host = |s: &str| AddrMatch::Host(s.parse().expect("host"));
-    let ip = |seq, action, src, dst| AclEntry {
-        seq,
-        action,
-        proto: AclProto::Ip,
-        src,
-        src_port: PortMatch::Any,
-        dst,
-        dst_port: PortMatch::Any,
-    };
     EngineConfig {
-        rules: vec![InspectRule {
-            name: "ha-protocols".into(),
-            protocols: vec![
-                RuleProtocol {
-                    proto: L4Proto::TCP,
-                    timeout_s: None,
-                },
-                RuleProtocol {
-                    proto: L4Proto::UDP,
-                    timeout_s: None,
-                },
-            ],
-        }],
-        interfaces: vec![
-            InterfaceConfig {
-                name: "Ethernet0/0".into(),
-                ..Default::default()
-            },
-            InterfaceConfig {
-                name: "Ethernet1/0".into(),
-                inspect_out: Some(InterfaceInspect {
-                    rule: "ha-protocols".into(),
-                    redundancy_group: Some("HAin".into()),
-                }),
-                acl_in: Some("fw-ha-acl".into()),
-                ..Default::default()
-            },
-        ],
-        acls: vec![AclConfig {
-            name: "fw-ha-acl".into(),
-            entries: vec![
-                ip(10, AclAction::Permit, host("211.0.0.2"), host("211.0.0.1")),
-                ip(20, AclAction::Permit, host("211.0.0.1"), host("211.0.0.2")),
-                ip(30, AclAction::Deny, AddrMatch::Any, AddrMatch::Any),
-            ],
-        }],
-        tcp_idle_s: 180,
         audit_trail: true,
-        ..EngineConfig::default()
+        ha_update_interval_s: EngineConfig::default().ha_update_interval_s,
+        ..build::seed_firewall_config()
     }
 }
 

@@ -8,12 +8,7 @@ mod ha_common;
 use std::net::SocketAddr;
 
 use ha_common::{Pair, SimLink};
-use inspect::config::{
-    AclAction, AclConfig, AclEntry, AclProto, AddrMatch, InspectRule, InterfaceConfig, InterfaceInspect,
-    PortMatch, RuleProtocol,
-};
 use inspect::ha::{SessionStore, SyncConfig, SyncRole, feed_engine_event};
-use inspect::record::L4Proto;
 use inspect::wire::TcpFlags;
 use inspect::{Engine, EngineConfig, EngineEvent, HaRole, HaState, Verdict, build};
 use timebase::{Duration, Instant};
@@ -28,44 +23,10 @@ fn sa(s: &str) -> SocketAddr {
 /// The seed's router: inside Ethernet0/0, outside Ethernet1/0 with `ip access-group fw-ha-acl in` and
 /// `ip inspect ha-protocols out redundancy stateful HAin`; updates every 10 s.
 fn config() -> EngineConfig {
-    let rule = |proto| RuleProtocol {
-        proto,
-        timeout_s: None,
-    };
     EngineConfig {
-        rules: vec![InspectRule {
-            name: "ha-protocols".into(),
-            protocols: vec![rule(L4Proto::TCP), rule(L4Proto::UDP)],
-        }],
-        interfaces: vec![
-            InterfaceConfig {
-                name: "Ethernet0/0".into(),
-                ..Default::default()
-            },
-            InterfaceConfig {
-                name: "Ethernet1/0".into(),
-                inspect_out: Some(InterfaceInspect {
-                    rule: "ha-protocols".into(),
-                    redundancy_group: Some("HAin".into()),
-                }),
-                acl_in: Some("fw-ha-acl".into()),
-                ..Default::default()
-            },
-        ],
-        acls: vec![AclConfig {
-            name: "fw-ha-acl".into(),
-            entries: vec![AclEntry {
-                seq: 10,
-                action: AclAction::Deny,
-                proto: AclProto::Ip,
-                src: AddrMatch::Any,
-                src_port: PortMatch::Any,
-                dst: AddrMatch::Any,
-                dst_port: PortMatch::Any,
-            }],
-        }],
         ha_update_interval_s: 10,
-        ..EngineConfig::default()
+        tcp_idle_s: EngineConfig::default().tcp_idle_s,
+        ..build::seed_firewall_config()
     }
 }
 

@@ -4,10 +4,7 @@ use timebase::{Duration, Instant};
 
 use super::*;
 use crate::build;
-use crate::config::{
-    AclConfig, AclEntry, AclProto, AddrMatch, InspectRule, InterfaceConfig, InterfaceInspect, PortMatch,
-    RuleProtocol,
-};
+use crate::config::{AclConfig, AclEntry, AclProto, AddrMatch, InterfaceConfig, InterfaceInspect, PortMatch};
 use crate::wire::TcpFlags;
 
 pub(crate) fn sa(s: &str) -> SocketAddr {
@@ -29,48 +26,7 @@ fn entry(seq: u32, action: AclAction, src: AddrMatch, dst: AddrMatch) -> AclEntr
 /// The seed's router 1: inside Ethernet0/0 (index 0), outside Ethernet1/0 (index 1) with
 /// `ip access-group fw-ha-acl in` and `ip inspect ha-protocols out redundancy stateful HAin`.
 pub(crate) fn seed_config() -> EngineConfig {
-    let host = |s: &str| AddrMatch::Host(s.parse().unwrap());
-    EngineConfig {
-        rules: vec![InspectRule {
-            name: "ha-protocols".into(),
-            protocols: vec![
-                RuleProtocol {
-                    proto: L4Proto::TCP,
-                    timeout_s: None,
-                },
-                RuleProtocol {
-                    proto: L4Proto::UDP,
-                    timeout_s: None,
-                },
-            ],
-        }],
-        interfaces: vec![
-            InterfaceConfig {
-                name: "Ethernet0/0".into(),
-                ..Default::default()
-            },
-            InterfaceConfig {
-                name: "Ethernet1/0".into(),
-                inspect_out: Some(InterfaceInspect {
-                    rule: "ha-protocols".into(),
-                    redundancy_group: Some("HAin".into()),
-                }),
-                acl_in: Some("fw-ha-acl".into()),
-                ..Default::default()
-            },
-        ],
-        acls: vec![AclConfig {
-            name: "fw-ha-acl".into(),
-            entries: vec![
-                entry(10, AclAction::Permit, host("211.0.0.2"), host("211.0.0.1")),
-                entry(20, AclAction::Permit, host("211.0.0.1"), host("211.0.0.2")),
-                entry(30, AclAction::Deny, AddrMatch::Any, AddrMatch::Any),
-            ],
-        }],
-        tcp_idle_s: 180,
-        ha_update_interval_s: 60,
-        ..EngineConfig::default()
-    }
+    build::seed_firewall_config()
 }
 
 pub(crate) const IN: Option<u16> = Some(0);
