@@ -209,6 +209,8 @@ fn build_exec(b: &mut B, root: NodeId) {
     b.exec(x);
     let x = b.kw(show, "version", "Software version and uptime");
     b.exec(x);
+    let x = b.kw(show, "debugging", "Debug categories switched on");
+    b.exec(x);
     let standby = b.kw(show, "standby", "HSRP group information");
     b.exec(standby);
     let x = b.kw(standby, "brief", "One line per group");
