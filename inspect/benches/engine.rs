@@ -17,7 +17,7 @@ use inspect::build;
 use inspect::config::{InspectRule, InterfaceConfig, InterfaceInspect, RuleProtocol};
 use inspect::record::L4Proto;
 use inspect::wire::TcpFlags;
-use inspect::{Engine, EngineConfig, Verdict};
+use inspect::{BatchPacket, Engine, EngineConfig, Verdict};
 use timebase::Instant;
 
 /// Counts live heap bytes so the bench can report memory per session.
@@ -151,6 +151,30 @@ fn bench_established(c: &mut Criterion) {
                     let v = e.process(now, black_box(p), IN, OUT);
                     debug_assert_eq!(v, Verdict::Accept);
                     black_box(v);
+                }
+                cpu_now().saturating_sub(start)
+            });
+        });
+        // The same packets through the batch API, 64 per call as the data plane reads them.
+        g.bench_function(format!("{n}_sessions_batch64"), |b| {
+            let mut i = 0usize;
+            let now = Instant::from_millis(2_000);
+            let mut verdicts = Vec::with_capacity(64);
+            b.iter_custom(|iters| {
+                let mut done = 0u64;
+                let start = cpu_now();
+                while done < iters {
+                    let k = (iters - done).min(64) as usize;
+                    let batch: [BatchPacket<'_>; 64] = std::array::from_fn(|j| BatchPacket {
+                        bytes: &pkts[(i + j) & 8191],
+                        ingress: IN,
+                        egress: OUT,
+                    });
+                    i += k;
+                    verdicts.clear();
+                    e.process_batch(now, black_box(&batch[..k]), &mut verdicts);
+                    black_box(&verdicts);
+                    done += k as u64;
                 }
                 cpu_now().saturating_sub(start)
             });

@@ -15,6 +15,7 @@ pub mod config;
 pub mod engine;
 pub mod error;
 pub mod ha;
+mod prefetch;
 pub mod record;
 pub mod show;
 pub mod status;
@@ -26,7 +27,7 @@ pub mod wire;
 pub mod driver;
 
 pub use config::EngineConfig;
-pub use engine::Engine;
+pub use engine::{BatchPacket, Engine};
 pub use record::{HaSessionId, SessionRecord};
 pub use status::{AuditLine, DropReason, EngineEvent, EngineStats, HaRole, HaState, SessionStatus, Verdict};
 /// The time types of the engine's API, re-exported for drivers and fuzz targets.

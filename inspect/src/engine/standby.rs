@@ -5,7 +5,7 @@ use timebase::Instant;
 use super::{EndReason, Engine, addr16, proto_name};
 use crate::record::{RuleDirection, SessionRecord};
 use crate::status::{AuditLine, EngineEvent, HaRole};
-use crate::table::{FlowTuple, Session, flag};
+use crate::table::{FlowTuple, Session, addr_key, flag};
 use crate::tcp::{SisState, TcpState};
 use crate::wire::ip_proto;
 
@@ -122,9 +122,9 @@ impl Engine {
         let last_ms = now32.wrapping_sub(rec.idle_ms);
         let t = FlowTuple {
             proto,
-            src: init,
+            src: addr_key(&init),
             src_port: rec.key.initiator.port(),
-            dst: resp,
+            dst: addr_key(&resp),
             dst_port: rec.key.responder.port(),
         };
         if let Some(idx) = self.table.lookup_id(rec.id.0) {
@@ -150,7 +150,7 @@ impl Engine {
         if let Some((idx, _)) = self.table.lookup(&t) {
             self.end_session(idx, EndReason::Flushed);
         }
-        if self.table.len() >= self.cfg.max_sessions {
+        if self.table.len() >= self.cfg.max_sessions || self.table.is_full() {
             self.stats.standby_rejected += 1;
             return false;
         }
@@ -179,7 +179,10 @@ impl Engine {
             proto,
             flags,
         };
-        let idx = self.table.insert(s);
+        let Some(idx) = self.table.insert(s) else {
+            self.stats.standby_rejected += 1;
+            return false;
+        };
         self.table.index_id(idx);
         let due = self.due_ms(&s);
         self.table.link(idx, due);

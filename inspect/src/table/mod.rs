@@ -2,18 +2,22 @@
 //! key (both directions of a flow find the same entry) and a hashed timing wheel threaded through the
 //! entries themselves (intrusive doubly-linked lists: no timer objects, no allocation per timer).
 //!
-//! Memory per session: one [`Session`] (112 bytes, checked by a test) in the slab, one `u32` plus one
-//! control byte in the hash index (at most 8/7 of that with hashbrown's load factor), nothing in the wheel
+//! Memory per session: one [`Session`] (112 bytes, checked by a test) in the slab, one `u32` bucket in the
+//! flow index ([`index`]; 4–8 bytes per session with its load between 3/8 and 3/4), nothing in the wheel
 //! beyond one `u32` head per slot. The wheel is lazy: an entry is linked to the slot of the deadline it had
 //! when it was (re)linked; packets only refresh `last_ms`, and when the slot comes round the engine
 //! re-checks the entry and either expires it or links it again further on.
+
+mod index;
 
 use std::hash::BuildHasher;
 
 use foldhash::fast::FixedState;
 use hashbrown::HashTable;
 
+use crate::prefetch;
 use crate::tcp::{Side, TcpState};
+use index::FlowIndex;
 
 /// No entry.
 pub(crate) const NIL: u32 = u32::MAX;
@@ -68,13 +72,19 @@ impl Session {
     pub(crate) const fn has(&self, f: u8) -> bool {
         self.flags & f != 0
     }
-    fn matches(&self, proto: u8, a: &[u8; 16], ap: u16, b: &[u8; 16], bp: u16) -> Option<Side> {
-        if self.proto != proto {
+    /// Which side of this session sent a packet of flow `t`, if it belongs to this session.
+    #[inline]
+    fn matches(&self, t: &FlowTuple) -> Option<Side> {
+        if self.proto != t.proto {
             return None;
         }
-        if self.init_port == ap && self.resp_port == bp && self.init_addr == *a && self.resp_addr == *b {
+        let (init, resp) = (addr_key(&self.init_addr), addr_key(&self.resp_addr));
+        if self.init_port == t.src_port && self.resp_port == t.dst_port && init == t.src && resp == t.dst {
             Some(Side::Initiator)
-        } else if self.init_port == bp && self.resp_port == ap && self.init_addr == *b && self.resp_addr == *a
+        } else if self.init_port == t.dst_port
+            && self.resp_port == t.src_port
+            && init == t.dst
+            && resp == t.src
         {
             Some(Side::Responder)
         } else {
@@ -83,23 +93,44 @@ impl Session {
     }
 }
 
-/// Flow identity of a packet, addresses as 16 bytes (IPv4 mapped into the last four).
+/// A 16-byte address as the integer the flow key uses (`u128::from_ne_bytes`: a plain 16-byte load).
+#[inline]
+pub(crate) fn addr_key(a: &[u8; 16]) -> u128 {
+    u128::from_ne_bytes(*a)
+}
+
+/// Flow identity of a packet. Addresses are the [`addr_key`] of their 16-byte form (IPv4 mapped into the
+/// last four bytes), kept as integers so that building and hashing a tuple stays in registers.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(crate) struct FlowTuple {
     pub(crate) proto: u8,
-    pub(crate) src: [u8; 16],
+    pub(crate) src: u128,
     pub(crate) src_port: u16,
-    pub(crate) dst: [u8; 16],
+    pub(crate) dst: u128,
     pub(crate) dst_port: u16,
+}
+
+impl FlowTuple {
+    /// The tuple of a session's opening direction.
+    pub(crate) fn of(s: &Session) -> Self {
+        Self {
+            proto: s.proto,
+            src: addr_key(&s.init_addr),
+            src_port: s.init_port,
+            dst: addr_key(&s.resp_addr),
+            dst_port: s.resp_port,
+        }
+    }
 }
 
 /// The table of one shard.
 pub(crate) struct Table {
     pub(crate) slab: Vec<Session>,
     free_head: u32,
-    index: HashTable<u32>,
+    index: FlowIndex,
     id_index: HashTable<u32>,
-    hasher: FixedState,
+    hasher: FlowHasher,
+    id_hasher: FixedState,
     len: u32,
     heads: Vec<u32>,
     /// Last wheel tick processed (None until the engine has seen a time).
@@ -111,9 +142,10 @@ impl Table {
         Self {
             slab: Vec::new(),
             free_head: NIL,
-            index: HashTable::new(),
+            index: FlowIndex::default(),
             id_index: HashTable::new(),
-            hasher: FixedState::with_seed(seed),
+            hasher: FlowHasher::new(seed),
+            id_hasher: FixedState::with_seed(seed.rotate_left(32) ^ 0x5851_f42d_4c95_7f2d),
             len: 0,
             heads: vec![NIL; SLOTS],
             tick: None,
@@ -124,21 +156,54 @@ impl Table {
         self.len
     }
 
-    fn flow_hash(&self, t: &FlowTuple) -> u64 {
-        key_hash(&self.hasher, t.proto, &t.src, t.src_port, &t.dst, t.dst_port)
+    /// The seeded hash of `t`'s flow (the same for both directions).
+    #[inline]
+    pub(crate) fn flow_hash(&self, t: &FlowTuple) -> u64 {
+        self.hasher.hash(t)
     }
 
     fn id_hash(&self, id: u32) -> u64 {
-        self.hasher.hash_one(id)
+        self.id_hasher.hash_one(id)
+    }
+
+    /// Whether the slab can take no more entries.
+    pub(crate) fn is_full(&self) -> bool {
+        self.len >= index::MAX_ENTRIES - 1
+    }
+
+    /// Starts loading the index bucket where the lookup of `hash` begins.
+    #[inline]
+    pub(crate) fn prefetch_bucket(&self, hash: u64) {
+        self.index.prefetch(hash);
+    }
+
+    /// Starts loading the slab entry the lookup of `hash` will most likely compare (needs the bucket).
+    #[inline]
+    pub(crate) fn prefetch_entry(&self, hash: u64) {
+        if let Some(s) = self
+            .index
+            .first_candidate(hash)
+            .and_then(|i| self.slab.get(i as usize))
+        {
+            // An entry spans two or three cache lines: the key at its start, the counters and times at its end.
+            prefetch::read(&s.init_addr);
+            prefetch::read(&s.flags);
+        }
     }
 
     /// The live entry of `t`'s flow and which side sent `t`.
+    #[inline]
     pub(crate) fn lookup(&self, t: &FlowTuple) -> Option<(u32, Side)> {
-        let h = self.flow_hash(t);
+        self.lookup_hashed(t, self.flow_hash(t))
+    }
+
+    /// [`lookup`](Self::lookup) with the flow's hash already computed.
+    #[inline]
+    pub(crate) fn lookup_hashed(&self, t: &FlowTuple, h: u64) -> Option<(u32, Side)> {
         let slab = &self.slab;
         let mut side = Side::Initiator;
-        let idx = self.index.find(h, |&i| match slab.get(i as usize) {
-            Some(s) => match s.matches(t.proto, &t.src, t.src_port, &t.dst, t.dst_port) {
+        let idx = self.index.find(h, |i| match slab.get(i as usize) {
+            Some(s) => match s.matches(t) {
                 Some(sd) => {
                     side = sd;
                     true
@@ -147,7 +212,7 @@ impl Table {
             },
             None => false,
         })?;
-        Some((*idx, side))
+        Some((idx, side))
     }
 
     /// The entry holding HA id `id` (standby copies only).
@@ -160,8 +225,12 @@ impl Table {
             .copied()
     }
 
-    /// Inserts `s` (its key must not be present); returns its index. The caller links it into the wheel.
-    pub(crate) fn insert(&mut self, mut s: Session) -> u32 {
+    /// Inserts `s` (its key must not be present); returns its index, or `None` when the table is
+    /// [full](Self::is_full). The caller links it into the wheel.
+    pub(crate) fn insert(&mut self, mut s: Session) -> Option<u32> {
+        if self.is_full() {
+            return None;
+        }
         s.flags |= flag::LIVE;
         s.prev = NIL;
         s.next = NIL;
@@ -175,18 +244,11 @@ impl Table {
             self.slab.push(s);
             (self.slab.len() - 1) as u32
         };
-        let t = FlowTuple {
-            proto: s.proto,
-            src: s.init_addr,
-            src_port: s.init_port,
-            dst: s.resp_addr,
-            dst_port: s.resp_port,
-        };
-        let h = self.flow_hash(&t);
+        let h = self.flow_hash(&FlowTuple::of(&s));
         let (hasher, slab) = (&self.hasher, &self.slab);
-        self.index.insert_unique(h, idx, |&i| rehash(hasher, slab, i));
+        self.index.insert(h, idx, |i| rehash(hasher, slab, i));
         self.len += 1;
-        idx
+        Some(idx)
     }
 
     /// Adds entry `idx` to the HA-id index under its `ha_id`.
@@ -196,8 +258,8 @@ impl Table {
             return;
         }
         s.flags |= flag::ID_INDEXED;
-        let h = self.hasher.hash_one(s.ha_id);
-        let (hasher, slab) = (&self.hasher, &self.slab);
+        let h = self.id_hasher.hash_one(s.ha_id);
+        let (hasher, slab) = (&self.id_hasher, &self.slab);
         self.id_index.insert_unique(h, idx, |&i| {
             hasher.hash_one(slab.get(i as usize).map_or(0, |s| s.ha_id))
         });
@@ -212,7 +274,7 @@ impl Table {
             return;
         }
         s.flags &= !flag::ID_INDEXED;
-        let h = self.hasher.hash_one(s.ha_id);
+        let h = self.id_hasher.hash_one(s.ha_id);
         if let Ok(e) = self.id_index.find_entry(h, |&i| i == idx) {
             e.remove();
         }
@@ -236,17 +298,9 @@ impl Table {
         }
         self.unlink(idx);
         self.unindex_id(idx);
-        let t = FlowTuple {
-            proto: s.proto,
-            src: s.init_addr,
-            src_port: s.init_port,
-            dst: s.resp_addr,
-            dst_port: s.resp_port,
-        };
-        let h = self.flow_hash(&t);
-        if let Ok(e) = self.index.find_entry(h, |&i| i == idx) {
-            e.remove();
-        }
+        let h = self.flow_hash(&FlowTuple::of(&s));
+        let (hasher, slab) = (&self.hasher, &self.slab);
+        self.index.remove(h, idx, |i| rehash(hasher, slab, i));
         let slot = &mut self.slab[idx as usize];
         slot.flags = 0;
         slot.next = self.free_head;
@@ -328,30 +382,56 @@ impl Table {
     }
 }
 
-fn rehash(hasher: &FixedState, slab: &[Session], i: u32) -> u64 {
-    let Some(s) = slab.get(i as usize) else { return 0 };
-    key_hash(
-        hasher,
-        s.proto,
-        &s.init_addr,
-        s.init_port,
-        &s.resp_addr,
-        s.resp_port,
-    )
+fn rehash(hasher: &FlowHasher, slab: &[Session], i: u32) -> u64 {
+    slab.get(i as usize).map_or(0, |s| hasher.hash(&FlowTuple::of(s)))
 }
 
-/// Hash of the normalized flow key: the lower (address, port) endpoint first, so both directions agree.
+/// The seeded flow hash: the flow key normalized (lower address and port first, so both directions of a
+/// flow agree), then mixed by folded 64×64→128-bit multiplications with secret per-table keys (the
+/// construction of foldhash, specialised to the key's shape). Keys are chosen by whoever sends packets,
+/// hence the random seed.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct FlowHasher {
+    keys: [u64; 6],
+}
+
 #[inline]
-fn key_hash(hasher: &FixedState, proto: u8, a: &[u8; 16], ap: u16, b: &[u8; 16], bp: u16) -> u64 {
-    let a = u128::from_ne_bytes(*a);
-    let b = u128::from_ne_bytes(*b);
-    let (lo, lp, hi, hp) = if (a, ap) <= (b, bp) {
-        (a, ap, b, bp)
-    } else {
-        (b, bp, a, ap)
-    };
-    let tail = (u64::from(lp) << 32) | (u64::from(hp) << 16) | u64::from(proto);
-    hasher.hash_one((lo, hi, tail))
+fn folded_multiply(a: u64, b: u64) -> u64 {
+    let p = u128::from(a) * u128::from(b);
+    (p as u64) ^ ((p >> 64) as u64)
+}
+
+impl FlowHasher {
+    /// Keys derived from `seed` (splitmix64).
+    pub(crate) fn new(seed: u64) -> Self {
+        let mut state = seed;
+        let mut next = || {
+            state = state.wrapping_add(0x9e37_79b9_7f4a_7c15);
+            let mut z = state;
+            z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
+            z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
+            z ^ (z >> 31)
+        };
+        Self {
+            keys: [next(), next(), next(), next(), next(), next()],
+        }
+    }
+
+    /// Hash of flow `t`, the same for both of its directions.
+    #[inline]
+    pub(crate) fn hash(&self, t: &FlowTuple) -> u64 {
+        let (a, ap, b, bp) = (t.src, t.src_port, t.dst, t.dst_port);
+        let (lo, lp, hi, hp) = if (a, ap) <= (b, bp) {
+            (a, ap, b, bp)
+        } else {
+            (b, bp, a, ap)
+        };
+        let k = &self.keys;
+        let tail = (u64::from(lp) << 32) | (u64::from(hp) << 16) | u64::from(t.proto);
+        let x = folded_multiply(lo as u64 ^ k[0], (lo >> 64) as u64 ^ k[1]);
+        let y = folded_multiply(hi as u64 ^ k[2], (hi >> 64) as u64 ^ k[3]);
+        folded_multiply(x ^ tail ^ k[4], y ^ k[5])
+    }
 }
 
 #[cfg(test)]
@@ -361,5 +441,22 @@ mod tests {
     #[test]
     fn session_entry_is_compact() {
         assert_eq!(size_of::<Session>(), 112);
+    }
+
+    #[test]
+    fn flow_hash_is_symmetric_and_seeded() {
+        let t = |proto, src, src_port, dst, dst_port| FlowTuple {
+            proto,
+            src,
+            src_port,
+            dst,
+            dst_port,
+        };
+        let h = FlowHasher::new(1);
+        let fwd = h.hash(&t(6, 1, 10, 2, 20));
+        assert_eq!(fwd, h.hash(&t(6, 2, 20, 1, 10)));
+        assert_ne!(fwd, h.hash(&t(17, 1, 10, 2, 20)));
+        assert_ne!(fwd, h.hash(&t(6, 1, 20, 2, 10)));
+        assert_ne!(fwd, FlowHasher::new(2).hash(&t(6, 1, 10, 2, 20)));
     }
 }
