@@ -23,11 +23,13 @@ use serde::{Deserialize, Serialize};
 use timebase::{Duration, Instant};
 
 use crate::config::AssociationConfig;
-use crate::envelope::{ClientId, MAX_ENVELOPE_LEN, MAX_PAYLOAD_LEN, MessageKind, STREAM_COUNT};
-use crate::error::{AuthError, DecodeError, SendError};
+use crate::envelope::{ClientId, MAX_ENVELOPE_LEN, MessageKind, STREAM_COUNT};
+use crate::error::{AuthError, DecodeError};
 use crate::path::{PathManager, build_probe, parse_probe};
 use crate::session::{Session, SessionOutput};
 use crate::status::{AssociationStats, AssociationStatus, PathStatus};
+
+mod send;
 
 /// SCTP payload protocol identifier of the envelope ("IHIP").
 pub const PPID: u32 = 0x4948_4950;
@@ -360,98 +362,6 @@ impl Association {
             }
         }
         self.drain();
-    }
-
-    /// Queues a client message. Non-blocking; refuses (and counts) when the association is down, the
-    /// payload too large, or the bounded send queue full.
-    pub fn send(
-        &mut self,
-        now: Instant,
-        client: ClientId,
-        kind: MessageKind,
-        payload: Vec<u8>,
-    ) -> Result<(), SendError> {
-        self.advance(now);
-        let r = self.enqueue(client, kind, payload);
-        self.drain();
-        r
-    }
-
-    /// Queues several messages at once (they share SCTP packets where they fit).
-    pub fn send_batch(
-        &mut self,
-        now: Instant,
-        batch: Vec<(ClientId, MessageKind, Vec<u8>)>,
-    ) -> Vec<Result<(), SendError>> {
-        self.advance(now);
-        let mut results = Vec::with_capacity(batch.len());
-        let mut msgs = Vec::with_capacity(batch.len());
-        let mut index = Vec::with_capacity(batch.len());
-        for (i, (client, kind, payload)) in batch.into_iter().enumerate() {
-            match self.check_send(kind, payload.len()) {
-                Ok(()) => {
-                    let len = payload.len();
-                    let (stream, bytes) = self.session.seal(client, kind, payload);
-                    msgs.push(Message::new(StreamId(stream), PpId(PPID), bytes));
-                    index.push((i, kind, len));
-                    results.push(Ok(()));
-                }
-                Err(e) => results.push(Err(e)),
-            }
-        }
-        let failed = match self.sctp.send_many(msgs, &SendOptions::default()) {
-            Ok(()) => Vec::new(),
-            Err(e) => e.0,
-        };
-        for (pos, &(i, kind, len)) in index.iter().enumerate() {
-            if failed.iter().any(|(f, _)| *f == pos) {
-                self.stats.drop_queue_full += 1;
-                self.stats.kind(kind).xerr += 1;
-                results[i] = Err(SendError::QueueFull);
-            } else {
-                self.stats.msgs_sent += 1;
-                self.stats.bytes_sent += len as u64;
-                self.stats.kind(kind).xmit += 1;
-            }
-        }
-        self.drain();
-        results
-    }
-
-    fn check_send(&mut self, kind: MessageKind, len: usize) -> Result<(), SendError> {
-        let err = if len > MAX_PAYLOAD_LEN {
-            self.stats.drop_too_large += 1;
-            SendError::TooLarge(len)
-        } else if !self.up {
-            self.stats.drop_not_up += 1;
-            SendError::NotConnected
-        } else {
-            return Ok(());
-        };
-        self.stats.kind(kind).xerr += 1;
-        Err(err)
-    }
-
-    fn enqueue(&mut self, client: ClientId, kind: MessageKind, payload: Vec<u8>) -> Result<(), SendError> {
-        self.check_send(kind, payload.len())?;
-        let len = payload.len();
-        let (stream, bytes) = self.session.seal(client, kind, payload);
-        match self.sctp.send(
-            Message::new(StreamId(stream), PpId(PPID), bytes),
-            &SendOptions::default(),
-        ) {
-            Ok(()) => {
-                self.stats.msgs_sent += 1;
-                self.stats.bytes_sent += len as u64;
-                self.stats.kind(kind).xmit += 1;
-                Ok(())
-            }
-            Err(_) => {
-                self.stats.drop_queue_full += 1;
-                self.stats.kind(kind).xerr += 1;
-                Err(SendError::QueueFull)
-            }
-        }
     }
 
     /// Closes the association (ABORT to the peer, so it notices at once) and stops reconnecting.

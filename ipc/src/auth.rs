@@ -9,7 +9,7 @@
 use hmac::{Hmac, Mac};
 use sha2::Sha256;
 
-use crate::envelope::{Envelope, FLAG_AUTH, TAG_LEN};
+use crate::envelope::{BundleView, Envelope, FLAG_AUTH, TAG_LEN};
 use crate::error::AuthError;
 
 type HmacSha256 = Hmac<Sha256>;
@@ -95,6 +95,41 @@ impl Authenticator {
     }
 }
 
+impl Authenticator {
+    /// Appends the tag to a finished bundle (built with `authenticated = self.is_keyed()`): one
+    /// HMAC-SHA256 over the sender's boot id, the bundle header and every record. Does nothing without
+    /// a key.
+    pub fn sign_bundle(&self, sender_boot_id: u64, bundle: &mut Vec<u8>) {
+        let Some(key) = &self.key else {
+            return;
+        };
+        let Ok(mut mac) = HmacSha256::new_from_slice(key) else {
+            return;
+        };
+        mac.update(&sender_boot_id.to_be_bytes());
+        mac.update(bundle);
+        bundle.extend_from_slice(&mac.finalize().into_bytes());
+    }
+
+    /// Checks the tag of a received bundle (the same rules as [`Self::verify`]: a key needs a tag,
+    /// no key refuses one).
+    pub fn verify_bundle(&self, sender_boot_id: u64, bundle: &BundleView<'_>) -> Result<(), AuthError> {
+        match (&self.key, bundle.tag()) {
+            (None, None) => Ok(()),
+            (None, Some(_)) => Err(AuthError::UnexpectedTag),
+            (Some(_), None) => Err(AuthError::MissingTag),
+            (Some(key), Some(tag)) => {
+                let Ok(mut mac) = HmacSha256::new_from_slice(key) else {
+                    return Err(AuthError::BadTag);
+                };
+                mac.update(&sender_boot_id.to_be_bytes());
+                mac.update(bundle.signed_bytes());
+                mac.verify_slice(tag).map_err(|_| AuthError::BadTag)
+            }
+        }
+    }
+}
+
 /// A sliding replay window over one direction of one stream.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct ReplayWindow {
@@ -163,6 +198,36 @@ impl ReplayWindow {
             return Err(AuthError::Replayed(seq));
         }
         self.set(offset);
+        Ok(())
+    }
+
+    /// Accepts the `count` consecutive sequence numbers from `first` (a bundle) if none of them was
+    /// seen and the first is inside the window, recording them all; refuses the whole range otherwise.
+    pub fn check_and_record_range(&mut self, first: u64, count: u32) -> Result<(), AuthError> {
+        let Some(last) = first.checked_add(u64::from(count.max(1)) - 1) else {
+            return Err(AuthError::Replayed(first));
+        };
+        if first == 0 {
+            return Err(AuthError::Replayed(first));
+        }
+        if first > self.highest {
+            // All new: move the window to `last` and mark the range's slots (offsets 0..count).
+            self.shift(last - self.highest);
+            self.highest = last;
+            for offset in 0..(last - first + 1).min(WINDOW_BITS) {
+                self.set(offset);
+            }
+            return Ok(());
+        }
+        // Overlaps what the window covers: every number must be fresh (and the first inside it).
+        let fresh =
+            |w: &Self, s: u64| s > w.highest || (w.highest - s < WINDOW_BITS && !w.bit(w.highest - s));
+        if self.highest - first >= WINDOW_BITS || !(first..=last.min(self.highest)).all(|s| fresh(self, s)) {
+            return Err(AuthError::Replayed(first));
+        }
+        for s in first..=last {
+            self.check_and_record(s)?;
+        }
         Ok(())
     }
 }

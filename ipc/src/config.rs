@@ -39,6 +39,15 @@ pub const DEFAULT_UDP_PORT: u16 = 9899;
 pub const DEFAULT_MTU: u16 = 1400;
 /// Default bound of the outgoing message queue, in bytes of queued payload.
 pub const DEFAULT_SEND_QUEUE_BYTES: usize = 1024 * 1024;
+/// Default size bound of a bundle (several queued messages of one stream in one SCTP user message);
+/// see docs/ipc.md "Performance" for how it was chosen.
+pub const DEFAULT_BUNDLE_BYTES: usize = 16 * 1024;
+/// Accepted `bundle_bytes` range (0 turns bundling off).
+pub const BUNDLE_BYTES_RANGE: (usize, usize) = (1024, 256 * 1024);
+
+fn default_bundle_bytes() -> usize {
+    DEFAULT_BUNDLE_BYTES
+}
 
 /// Which transport carries the association.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -104,6 +113,9 @@ pub struct AssociationConfig {
     pub mtu: u16,
     /// Bound of queued outgoing payload bytes; sends beyond it fail with `QueueFull`.
     pub send_queue_bytes: usize,
+    /// Size bound of a bundle in bytes (0: never bundle, one SCTP user message per client message).
+    #[serde(default = "default_bundle_bytes")]
+    pub bundle_bytes: usize,
 }
 
 impl AssociationConfig {
@@ -129,6 +141,7 @@ impl AssociationConfig {
             udp_port: DEFAULT_UDP_PORT,
             mtu: DEFAULT_MTU,
             send_queue_bytes: DEFAULT_SEND_QUEUE_BYTES,
+            bundle_bytes: DEFAULT_BUNDLE_BYTES,
         }
         .validated()
     }
@@ -176,6 +189,12 @@ impl AssociationConfig {
     pub fn with_udp_port(mut self, port: u16) -> Self {
         self.udp_port = port;
         self
+    }
+
+    /// Bundle size bound in bytes (`0` turns bundling off).
+    pub fn with_bundle_bytes(mut self, bytes: usize) -> Result<Self, ConfigError> {
+        self.bundle_bytes = bytes;
+        self.validated()
     }
 
     /// Checks every field; used by all constructors, and by callers that deserialized a config.
@@ -241,6 +260,10 @@ impl AssociationConfig {
             64 * 1024,
             1 << 30,
         )?;
+        if self.bundle_bytes != 0 {
+            let (blo, bhi) = BUNDLE_BYTES_RANGE;
+            range("bundle bytes", self.bundle_bytes as u64, blo as u64, bhi as u64)?;
+        }
         if self.security_key.as_deref().is_some_and(str::is_empty) {
             return Err(ConfigError::EmptyKey);
         }

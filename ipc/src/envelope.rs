@@ -25,6 +25,10 @@ use serde::{Deserialize, Serialize};
 
 use crate::error::DecodeError;
 
+pub mod bundle;
+
+pub use bundle::{BundleView, BundleWriter, Record, is_bundle};
+
 /// Envelope version spoken by this build.
 pub const VERSION: u8 = 1;
 /// Header length in bytes.
@@ -242,6 +246,9 @@ impl Envelope {
 pub const HELLO_LEN: usize = 16;
 /// Hello flag: the sender has a security key configured.
 pub const HELLO_FLAG_KEYED: u8 = 0x01;
+/// Hello flag: the sender accepts bundles ([`bundle`]); without it the peer sends one envelope per
+/// SCTP user message (what builds before bundles did).
+pub const HELLO_FLAG_BUNDLES: u8 = 0x02;
 
 /// The hello each side sends first on a new association (kind HELLO, client IPC, control stream).
 ///

@@ -85,6 +85,25 @@ pub enum DecodeError {
     /// The hello payload is malformed.
     #[error("malformed hello")]
     BadHello,
+    /// A bundle whose record count is zero or differs from the records it carries.
+    #[error("bundle declares {declared} records but carries {found}")]
+    BadBundleCount {
+        /// The count in the bundle header.
+        declared: u32,
+        /// Records found in the records area.
+        found: u32,
+    },
+    /// A bundle whose sequence numbers would wrap around.
+    #[error("bundle sequence numbers wrap around")]
+    SequenceOverflow,
+    /// A bundle that arrived on another SCTP stream than the one its sender put it on.
+    #[error("bundle for stream {declared} arrived on stream {arrived}")]
+    BundleStream {
+        /// The stream in the bundle header.
+        declared: u16,
+        /// The stream it arrived on.
+        arrived: u16,
+    },
 }
 
 /// Why an incoming message failed authentication.

@@ -112,6 +112,11 @@ pub fn render_statistics(s: &AssociationStatus) -> String {
     );
     let _ = writeln!(
         o,
+        "  Bundles:   sent {}  received {}",
+        t.bundles_sent, t.bundles_received
+    );
+    let _ = writeln!(
+        o,
         "  Bytes:     sent {}  received {}",
         t.bytes_sent, t.bytes_received
     );
@@ -136,6 +141,7 @@ pub fn render_statistics(s: &AssociationStatus) -> String {
         ("trailing bytes", t.drop_trailing),
         ("unknown kind", t.drop_unknown_kind),
         ("bad hello", t.drop_bad_hello),
+        ("bad bundle", t.drop_bad_bundle),
         ("authentication", t.drop_auth),
         ("replay window", t.drop_replay),
         ("before hello", t.drop_before_hello),
@@ -174,6 +180,8 @@ mod tests {
             packets_sent: 300,
             packets_received: 290,
             retransmissions: 3,
+            bundles_sent: 4,
+            bundles_received: 3,
             drop_auth: 2,
             drop_not_up: 1,
             ..Default::default()
@@ -291,6 +299,7 @@ Remote port: 5000, Addrs: 10.0.0.2 10.0.1.2
 ** SCTP Association Statistics **
   AssocID: 1  State: ESTABLISHED  Transport: raw
   Messages:  sent 120  received 118
+  Bundles:   sent 4  received 3
   Bytes:     sent 64000  received 63500
   Packets:   sent 300  received 290  retransmitted 3
   Path switches: 1  Peer restarts: 1
@@ -304,6 +313,7 @@ Remote port: 5000, Addrs: 10.0.0.2 10.0.1.2
     trailing bytes       0
     unknown kind         0
     bad hello            0
+    bad bundle           0
     authentication       2
     replay window        0
     before hello         0

@@ -5,7 +5,8 @@ use std::collections::VecDeque;
 
 use crate::auth::{Authenticator, ReplayWindow};
 use crate::envelope::{
-    CONTROL_STREAM, ClientId, Envelope, HELLO_FLAG_KEYED, Hello, MessageKind, STREAM_COUNT,
+    BundleView, BundleWriter, CONTROL_STREAM, ClientId, Envelope, HELLO_FLAG_BUNDLES, HELLO_FLAG_KEYED,
+    Hello, MessageKind, STREAM_COUNT, is_bundle,
 };
 use crate::error::{AuthError, DecodeError};
 use crate::status::AssociationStats;
@@ -39,6 +40,8 @@ pub(crate) struct Session {
     /// Boot id claimed by the peer's latest hello (verified or not).
     claimed_peer_boot: Option<u64>,
     verified: bool,
+    /// The peer's verified hello advertised [`HELLO_FLAG_BUNDLES`].
+    peer_bundles: bool,
     pending: VecDeque<(u16, Vec<u8>)>,
 }
 
@@ -51,6 +54,7 @@ impl Session {
             rx_windows: Default::default(),
             claimed_peer_boot: None,
             verified: false,
+            peer_bundles: false,
             pending: VecDeque::new(),
         }
     }
@@ -61,7 +65,13 @@ impl Session {
         self.rx_windows = Default::default();
         self.claimed_peer_boot = None;
         self.verified = false;
+        self.peer_bundles = false;
         self.pending.clear();
+    }
+
+    /// Whether the peer accepts bundles (its verified hello said so).
+    pub(crate) fn peer_accepts_bundles(&self) -> bool {
+        self.verified && self.peer_bundles
     }
 
     #[cfg(test)]
@@ -75,7 +85,8 @@ impl Session {
 
     /// The hello to send first on a new incarnation: `(stream, bytes)`.
     pub(crate) fn hello(&mut self) -> (u16, Vec<u8>) {
-        let flags = if self.auth.is_keyed() { HELLO_FLAG_KEYED } else { 0 };
+        // Every build with this code decodes bundles (both backends share this session).
+        let flags = HELLO_FLAG_BUNDLES | if self.auth.is_keyed() { HELLO_FLAG_KEYED } else { 0 };
         let payload = Hello {
             flags,
             boot_id: self.local_boot_id,
@@ -94,6 +105,26 @@ impl Session {
         (stream, env.encode())
     }
 
+    /// Packs client messages of one stream into a bundle (one tag, consecutive sequence numbers):
+    /// `(stream, bytes)`. `stream` must be the stream of every message's client; `capacity` is a size
+    /// hint.
+    pub(crate) fn seal_bundle<'m>(
+        &mut self,
+        stream: u16,
+        msgs: impl Iterator<Item = (ClientId, MessageKind, &'m [u8])>,
+        capacity: usize,
+    ) -> Vec<u8> {
+        let slot = &mut self.tx_seq[usize::from(stream)];
+        let mut w = BundleWriter::new(stream, *slot + 1, capacity);
+        for (client, kind, payload) in msgs {
+            w.push(client, kind, payload);
+        }
+        *slot += u64::from(w.count());
+        let mut bytes = w.finish(self.auth.is_keyed());
+        self.auth.sign_bundle(self.local_boot_id, &mut bytes);
+        bytes
+    }
+
     /// Handles one received SCTP user message.
     pub(crate) fn open(
         &mut self,
@@ -103,6 +134,7 @@ impl Session {
         out: &mut Vec<SessionOutput>,
     ) {
         let is_hello = stream == CONTROL_STREAM
+            && !is_bundle(&bytes)
             && bytes.len() > 4
             && bytes[2..4] == ClientId::IPC.0.to_be_bytes()
             && bytes[4] == MessageKind::HELLO.0;
@@ -136,6 +168,9 @@ impl Session {
                     DecodeError::TrailingBytes(_) => stats.drop_trailing += 1,
                     DecodeError::UnknownKind(_) => stats.drop_unknown_kind += 1,
                     DecodeError::BadHello => stats.drop_bad_hello += 1,
+                    DecodeError::BadBundleCount { .. }
+                    | DecodeError::SequenceOverflow
+                    | DecodeError::BundleStream { .. } => stats.drop_bad_bundle += 1,
                 }
                 out.push(SessionOutput::Decode(e));
                 None
@@ -172,6 +207,7 @@ impl Session {
         }
         stats.kind(env.kind).rcv += 1;
         self.verified = true;
+        self.peer_bundles = hello.flags & HELLO_FLAG_BUNDLES != 0;
         out.push(SessionOutput::PeerVerified {
             boot_id: hello.boot_id,
         });
@@ -184,6 +220,10 @@ impl Session {
         stats: &mut AssociationStats,
         out: &mut Vec<SessionOutput>,
     ) {
+        if is_bundle(&bytes) {
+            self.open_bundle(stream, &bytes, stats, out);
+            return;
+        }
         let Some(env) = Self::decode(&bytes, stats, out) else {
             return;
         };
@@ -225,6 +265,81 @@ impl Session {
             kind: env.kind,
             payload: env.payload,
         });
+    }
+}
+
+impl Session {
+    /// Handles a received bundle: framing, one tag, the stream it was meant for, and its whole sequence
+    /// range in the replay window; then every record in order. A bundle refused as a whole counts one
+    /// drop (the named counter of why) and a receive error for each record's kind.
+    fn open_bundle(
+        &mut self,
+        stream: u16,
+        bytes: &[u8],
+        stats: &mut AssociationStats,
+        out: &mut Vec<SessionOutput>,
+    ) {
+        let view = match BundleView::decode(bytes) {
+            Ok(v) => v,
+            Err(e) => {
+                stats.drop_bad_bundle += 1;
+                out.push(SessionOutput::Decode(e));
+                return;
+            }
+        };
+        let refuse = |stats: &mut AssociationStats, out: &mut Vec<SessionOutput>, o: SessionOutput| {
+            for r in view.records() {
+                stats.kind(r.kind).rerr += 1;
+            }
+            out.push(o);
+        };
+        let peer_boot = self.claimed_peer_boot.unwrap_or_default();
+        // A tag that verified while the hello did not cannot happen with one key; refuse it anyway.
+        let verdict = self.auth.verify_bundle(peer_boot, &view).and(if self.verified {
+            Ok(())
+        } else {
+            Err(AuthError::BadTag)
+        });
+        if let Err(e) = verdict {
+            stats.drop_auth += 1;
+            refuse(stats, out, SessionOutput::AuthFailed(e));
+            return;
+        }
+        if view.stream() != stream {
+            stats.drop_bad_bundle += 1;
+            let e = DecodeError::BundleStream {
+                declared: view.stream(),
+                arrived: stream,
+            };
+            refuse(stats, out, SessionOutput::Decode(e));
+            return;
+        }
+        let Some(window) = self.rx_windows.get_mut(usize::from(stream)) else {
+            stats.drop_foreign_packets += 1;
+            return;
+        };
+        if let Err(e) = window.check_and_record_range(view.first_sequence(), view.count()) {
+            stats.drop_replay += 1;
+            refuse(stats, out, SessionOutput::AuthFailed(e));
+            return;
+        }
+        stats.bundles_received += 1;
+        for r in view.records() {
+            if !r.kind.is_known() || r.kind == MessageKind::HELLO {
+                stats.drop_unknown_kind += 1;
+                stats.kind(r.kind).rerr += 1;
+                out.push(SessionOutput::Decode(DecodeError::UnknownKind(r.kind.0)));
+                continue;
+            }
+            stats.msgs_received += 1;
+            stats.bytes_received += r.payload.len() as u64;
+            stats.kind(r.kind).rcv += 1;
+            out.push(SessionOutput::Deliver {
+                client: r.client,
+                kind: r.kind,
+                payload: r.payload.to_vec(),
+            });
+        }
     }
 }
 
@@ -338,5 +453,114 @@ mod tests {
         assert_eq!(out.len(), 2);
         assert_eq!(st.msgs_received, 2);
         assert_eq!(st.drop_replay, 0);
+    }
+
+    fn bundle(a: &mut Session, payloads: &[&[u8]]) -> (u16, Vec<u8>) {
+        let stream = ClientId::INSPECT.stream();
+        let items = payloads
+            .iter()
+            .map(|p| (ClientId::INSPECT, MessageKind::INSPECT_SYNC, *p));
+        (stream, a.seal_bundle(stream, items, 0))
+    }
+
+    fn delivered(out: &[SessionOutput]) -> Vec<Vec<u8>> {
+        out.iter()
+            .filter_map(|o| match o {
+                SessionOutput::Deliver { payload, .. } => Some(payload.clone()),
+                _ => None,
+            })
+            .collect()
+    }
+
+    #[test]
+    fn bundles_deliver_in_order_and_share_the_sequence_space() {
+        for key in [None, Some("k")] {
+            let (mut a, mut b) = pair(key, key);
+            let mut st = AssociationStats::default();
+            let mut out = Vec::new();
+            let (s, h) = a.hello();
+            b.open(s, h, &mut st, &mut out);
+            assert!(b.peer_accepts_bundles());
+            let (s, m) = a.seal(ClientId::INSPECT, MessageKind::INSPECT_SYNC, b"0".to_vec());
+            b.open(s, m, &mut st, &mut out);
+            let (s, bun) = bundle(&mut a, &[b"1", b"2", b"3"]);
+            b.open(s, bun.clone(), &mut st, &mut out);
+            let (s, m) = a.seal(ClientId::INSPECT, MessageKind::INSPECT_SYNC, b"4".to_vec());
+            b.open(s, m, &mut st, &mut out);
+            assert_eq!(
+                delivered(&out),
+                [b"0", b"1", b"2", b"3", b"4"].map(|p| p.to_vec())
+            );
+            assert_eq!(
+                (st.msgs_received, st.bundles_received, st.bytes_received),
+                (5, 1, 5)
+            );
+            // The bundle took sequences 2..=4; the next envelope has 5.
+            assert_eq!(a.tx_seq[usize::from(s)], 5);
+            // Replaying the bundle is refused as a whole, counted once.
+            out.clear();
+            b.open(s, bun, &mut st, &mut out);
+            assert_eq!(out, vec![SessionOutput::AuthFailed(AuthError::Replayed(2))]);
+            assert_eq!((st.drop_replay, st.msgs_received), (1, 5));
+            assert_eq!(st.per_kind["inspect-sync"].rerr, 3);
+        }
+    }
+
+    #[test]
+    fn bad_bundles_are_counted_and_never_delivered() {
+        let (mut a, mut b) = pair(Some("k"), Some("k"));
+        let mut st = AssociationStats::default();
+        let mut out = Vec::new();
+        let (s, h) = a.hello();
+        b.open(s, h, &mut st, &mut out);
+        out.clear();
+        // Moved to another SCTP stream: refused (the stream is inside the tag).
+        let (_, moved) = bundle(&mut a, &[b"x", b"y"]);
+        b.open(2, moved, &mut st, &mut out);
+        assert_eq!(st.drop_bad_bundle, 1);
+        // Broken framing.
+        let (s, mut broken) = bundle(&mut a, &[b"x", b"y"]);
+        broken[7] = 9;
+        b.open(s, broken, &mut st, &mut out);
+        assert_eq!(st.drop_bad_bundle, 2);
+        // Signed with another key.
+        let mut c = Session::new(Some("other"), 1111);
+        let (s, forged) = bundle(&mut c, &[b"x", b"y"]);
+        b.open(s, forged, &mut st, &mut out);
+        assert_eq!(st.drop_auth, 1);
+        assert!(delivered(&out).is_empty());
+        assert_eq!(st.msgs_received, 0);
+        // A bundle is never mistaken for a hello, even on the control stream.
+        let (s, rf) = (
+            CONTROL_STREAM,
+            a.seal_bundle(
+                CONTROL_STREAM,
+                [(ClientId::RF, MessageKind::RF_CONTROL, &b"r"[..]); 2].into_iter(),
+                0,
+            ),
+        );
+        out.clear();
+        b.open(s, rf, &mut st, &mut out);
+        assert_eq!(delivered(&out).len(), 2);
+        assert_eq!(st.drop_bad_hello, 0);
+    }
+
+    #[test]
+    fn a_peer_without_the_bundle_flag_gets_no_bundles() {
+        let mut b = Session::new(None, 2222);
+        let mut st = AssociationStats::default();
+        let mut out = Vec::new();
+        // A hello as builds before bundles sent it: flags 0.
+        let old = Envelope::new(
+            ClientId::IPC,
+            MessageKind::HELLO,
+            1,
+            Hello { flags: 0, boot_id: 7 }.encode(),
+        );
+        b.open(CONTROL_STREAM, old.encode(), &mut st, &mut out);
+        assert_eq!(out, vec![SessionOutput::PeerVerified { boot_id: 7 }]);
+        assert!(!b.peer_accepts_bundles());
+        b.reset();
+        assert!(!b.peer_accepts_bundles());
     }
 }

@@ -253,6 +253,23 @@ impl SimPair {
         r
     }
 
+    /// Sends several messages from `side` in one call, as the driver does with what it found queued
+    /// (messages of one stream are bundled when the peer accepts bundles).
+    pub fn send_batch(
+        &mut self,
+        side: Side,
+        batch: Vec<(ClientId, MessageKind, Vec<u8>)>,
+    ) -> Vec<Result<(), SendError>> {
+        let now = self.now;
+        let n = batch.len();
+        let r = match self.slot(side).as_mut() {
+            Some(a) => a.send_batch(now, batch),
+            None => vec![Err(SendError::Stopped); n],
+        };
+        self.flush();
+        r
+    }
+
     fn flush(&mut self) {
         let now = self.now;
         for side in [Side::A, Side::B] {

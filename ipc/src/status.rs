@@ -37,6 +37,12 @@ pub struct AssociationStats {
     pub packets_received: u64,
     /// SCTP packets retransmitted.
     pub retransmissions: u64,
+    /// Bundles sent (SCTP user messages carrying several client messages; counted in `msgs_sent` too).
+    #[serde(default)]
+    pub bundles_sent: u64,
+    /// Bundles received and accepted (their messages are counted in `msgs_received`).
+    #[serde(default)]
+    pub bundles_received: u64,
     /// Sends refused because the bounded send queue was full.
     pub drop_queue_full: u64,
     /// Sends refused because the association was not up.
@@ -55,6 +61,9 @@ pub struct AssociationStats {
     pub drop_unknown_kind: u64,
     /// Received hellos that could not be parsed.
     pub drop_bad_hello: u64,
+    /// Received bundles with bad framing (sizes, record count, sequence wrap, wrong stream).
+    #[serde(default)]
+    pub drop_bad_bundle: u64,
     /// Received messages that failed authentication (wrong or missing key, altered).
     pub drop_auth: u64,
     /// Received messages replayed or behind the replay window.
@@ -90,6 +99,7 @@ impl AssociationStats {
             + self.drop_trailing
             + self.drop_unknown_kind
             + self.drop_bad_hello
+            + self.drop_bad_bundle
             + self.drop_auth
             + self.drop_replay
             + self.drop_before_hello

@@ -11,7 +11,7 @@ pub(crate) mod io;
 pub(crate) mod kernel;
 mod select;
 
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration as StdDuration;
 
@@ -31,6 +31,11 @@ pub type Spawned = (IpcHandle, mpsc::Receiver<IpcEvent>);
 
 /// Capacity of the command queue from the handles to the driver (messages).
 pub const COMMAND_QUEUE: usize = 8192;
+/// Capacity of the command queue in bytes (payload plus envelope overhead of every queued message):
+/// with large messages the queue fills by bytes long before 8192 messages, so a saturated
+/// association lags its clients by at most this much data (one message is always accepted into an
+/// empty queue).
+pub const COMMAND_QUEUE_BYTES: usize = 4 << 20;
 /// Capacity of the event queue from the driver to the client. Received messages are taken from the
 /// userspace SCTP stack as they arrive (its receive window must stay open: it sends no window update
 /// when a client drains it late), so a client that falls this far behind loses messages, counted in
@@ -38,7 +43,9 @@ pub const COMMAND_QUEUE: usize = 8192;
 pub const EVENT_QUEUE: usize = 65_536;
 /// How often the published status snapshot is refreshed.
 pub const STATUS_REFRESH: StdDuration = StdDuration::from_millis(100);
-const BATCH: usize = 256;
+/// Most commands taken from the queue in one driver turn, and most payload bytes.
+const BATCH: usize = 4096;
+const BATCH_BYTES: usize = 256 * 1024;
 /// Envelope bytes added to each payload (header + tag).
 const ENVELOPE_OVERHEAD: usize = crate::envelope::HEADER_LEN + crate::envelope::TAG_LEN;
 /// Send-queue room needed before more commands are taken (one largest message).
@@ -62,11 +69,81 @@ pub(crate) struct HandleCounters {
 }
 
 pub(crate) struct Shared {
+    /// Bytes of the `Send` commands queued between the handles and the driver.
+    pub(crate) budget: QueueBudget,
     pub(crate) up: AtomicBool,
     pub(crate) stop: AtomicBool,
     pub(crate) stop_notify: Notify,
     pub(crate) status: Mutex<AssociationStatus>,
     pub(crate) counters: HandleCounters,
+}
+
+/// What a queued message counts against [`COMMAND_QUEUE_BYTES`].
+fn queue_cost(payload_len: usize) -> usize {
+    payload_len + ENVELOPE_OVERHEAD
+}
+
+/// The byte bound of the command queue, shared by the handles (reserve) and the driver (release).
+#[derive(Debug)]
+pub(crate) struct QueueBudget {
+    queued: AtomicUsize,
+    limit: usize,
+}
+
+impl QueueBudget {
+    pub(crate) fn new(limit: usize) -> Self {
+        Self {
+            queued: AtomicUsize::new(0),
+            limit,
+        }
+    }
+
+    /// Takes `cost` bytes if they fit; an empty queue takes any one message.
+    pub(crate) fn try_reserve(&self, cost: usize) -> bool {
+        let before = self.queued.fetch_add(cost, Ordering::AcqRel);
+        if before > 0 && before + cost > self.limit {
+            self.queued.fetch_sub(cost, Ordering::AcqRel);
+            return false;
+        }
+        true
+    }
+
+    /// Gives back bytes of a message the driver took (or the channel refused).
+    pub(crate) fn release(&self, cost: usize) {
+        self.queued.fetch_sub(cost, Ordering::AcqRel);
+    }
+
+    #[cfg(test)]
+    fn queued(&self) -> usize {
+        self.queued.load(Ordering::Acquire)
+    }
+}
+
+/// The driver's end of the command queue: releases the bytes of every message it takes.
+pub(crate) struct Commands {
+    rx: mpsc::Receiver<Command>,
+    shared: Arc<Shared>,
+}
+
+impl Commands {
+    fn taken(&self, c: Option<Command>) -> Option<Command> {
+        if let Some(Command::Send { payload, .. }) = &c {
+            self.shared.budget.release(queue_cost(payload.len()));
+        }
+        c
+    }
+
+    /// The next command (cancel-safe: nothing is taken unless it returns).
+    pub(crate) async fn recv(&mut self) -> Option<Command> {
+        let c = self.rx.recv().await;
+        self.taken(c)
+    }
+
+    /// The next command if one is queued.
+    pub(crate) fn try_recv(&mut self) -> Option<Command> {
+        let c = self.rx.try_recv().ok();
+        self.taken(c)
+    }
 }
 
 /// A cloneable, non-blocking handle to a running association.
@@ -95,18 +172,25 @@ impl IpcHandle {
             c.not_up.fetch_add(1, Ordering::Relaxed);
             return Err(SendError::NotConnected);
         }
-        match self.tx.try_send(Command::Send {
+        let cost = queue_cost(payload.len());
+        if !self.shared.budget.try_reserve(cost) {
+            c.queue_full.fetch_add(1, Ordering::Relaxed);
+            return Err(SendError::QueueFull);
+        }
+        let refused = match self.tx.try_send(Command::Send {
             client,
             kind,
             payload,
         }) {
-            Ok(()) => Ok(()),
+            Ok(()) => return Ok(()),
             Err(mpsc::error::TrySendError::Full(_)) => {
                 c.queue_full.fetch_add(1, Ordering::Relaxed);
-                Err(SendError::QueueFull)
+                SendError::QueueFull
             }
-            Err(mpsc::error::TrySendError::Closed(_)) => Err(SendError::Stopped),
-        }
+            Err(mpsc::error::TrySendError::Closed(_)) => SendError::Stopped,
+        };
+        self.shared.budget.release(cost);
+        Err(refused)
     }
 
     /// Whether the association is up.
@@ -206,6 +290,7 @@ fn start(cfg: AssociationConfig, memory: Option<io::PacketIo>) -> Result<Spawned
     let (cmd_tx, cmd_rx) = mpsc::channel(COMMAND_QUEUE);
     let (ev_tx, ev_rx) = mpsc::channel(EVENT_QUEUE);
     let shared = Arc::new(Shared {
+        budget: QueueBudget::new(COMMAND_QUEUE_BYTES),
         up: AtomicBool::new(false),
         stop: AtomicBool::new(false),
         stop_notify: Notify::new(),
@@ -214,6 +299,10 @@ fn start(cfg: AssociationConfig, memory: Option<io::PacketIo>) -> Result<Spawned
     });
     let (ready_tx, ready_rx) = std::sync::mpsc::channel::<Result<(), IpcError>>();
     let thread_shared = shared.clone();
+    let cmd_rx = Commands {
+        rx: cmd_rx,
+        shared: shared.clone(),
+    };
     std::thread::Builder::new()
         .name("ipc-assoc-1".into())
         .spawn(move || {
@@ -370,7 +459,7 @@ async fn run(
     cfg: AssociationConfig,
     io: io::PacketIo,
     transport: &'static str,
-    mut commands: mpsc::Receiver<Command>,
+    mut commands: Commands,
     events: mpsc::Sender<IpcEvent>,
     shared: Arc<Shared>,
 ) {
@@ -432,11 +521,13 @@ async fn run(
             cmd = commands.recv(), if has_room => {
                 let Some(cmd) = cmd else { break };
                 let mut room = d.assoc.send_room();
+                let mut taken = 0usize;
                 let mut next = Some(cmd);
                 while let Some(c) = next.take() {
                     match c {
                         Command::Send { client, kind, payload } => {
                             room = room.saturating_sub(payload.len() + ENVELOPE_OVERHEAD);
+                            taken += payload.len() + ENVELOPE_OVERHEAD;
                             batch.push((client, kind, payload));
                         }
                         Command::Status(reply) => {
@@ -446,8 +537,8 @@ async fn run(
                     // Take more only while the SCTP send queue has room for a largest message: what is
                     // left waits in the bounded command queue, so the handles see QueueFull instead of
                     // messages being dropped after they were accepted.
-                    if batch.len() < BATCH && room >= ROOM_NEEDED {
-                        next = commands.try_recv().ok();
+                    if batch.len() < BATCH && taken < BATCH_BYTES && room >= ROOM_NEEDED {
+                        next = commands.try_recv();
                     }
                 }
                 if !batch.is_empty() {
@@ -471,4 +562,33 @@ async fn run(
     d.flush().await;
     d.shared.up.store(false, Ordering::Release);
     d.publish();
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn command_queue_is_bounded_by_bytes() {
+        let b = QueueBudget::new(1000);
+        // One message always fits an empty queue, however large.
+        assert!(b.try_reserve(5000));
+        assert!(!b.try_reserve(1));
+        b.release(5000);
+        assert_eq!(b.queued(), 0);
+        for _ in 0..10 {
+            assert!(b.try_reserve(100));
+        }
+        assert!(!b.try_reserve(1), "1000 bytes queued: full");
+        assert_eq!(b.queued(), 1000);
+        b.release(100);
+        assert!(!b.try_reserve(101));
+        assert!(b.try_reserve(100));
+        assert_eq!(b.queued(), 1000);
+        // Large messages fill it by bytes long before the message count bound.
+        let big = QueueBudget::new(COMMAND_QUEUE_BYTES);
+        let cost = queue_cost(MAX_PAYLOAD_LEN);
+        let taken = (0..COMMAND_QUEUE).take_while(|_| big.try_reserve(cost)).count();
+        assert_eq!(taken, COMMAND_QUEUE_BYTES / cost);
+    }
 }

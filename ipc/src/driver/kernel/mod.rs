@@ -22,7 +22,7 @@ use timebase::Instant;
 use tokio::io::unix::AsyncFd;
 use tokio::sync::mpsc;
 
-use super::{Command, Shared, deliver, log_notice};
+use super::{Command, Commands, Shared, deliver, log_notice};
 use crate::assoc::{DownReason, IpcEvent, Notice, PPID};
 use crate::config::AssociationConfig;
 use crate::envelope::{MAX_ENVELOPE_LEN, MAX_PAYLOAD_LEN, MessageKind, STREAM_COUNT};
@@ -413,7 +413,7 @@ struct Stalled {
 pub(crate) async fn run(
     cfg: AssociationConfig,
     boot_id: u64,
-    mut commands: mpsc::Receiver<Command>,
+    mut commands: Commands,
     events: mpsc::Sender<IpcEvent>,
     shared: Arc<Shared>,
 ) {
@@ -636,7 +636,7 @@ pub(crate) async fn run(
                             }
                         }
                     }
-                    next = commands.try_recv().ok();
+                    next = commands.try_recv();
                 }
             }
             Wake::Writable => {
