@@ -54,7 +54,7 @@ impl AclEntry {
             AclProto::Icmp => pkt.proto == ip_proto::ICMP || pkt.proto == ip_proto::ICMPV6,
             AclProto::Number(n) => pkt.proto == n,
         };
-        if !proto_ok || !self.src.matches(pkt.src) || !self.dst.matches(pkt.dst) {
+        if !proto_ok || !self.src.matches(pkt.src()) || !self.dst.matches(pkt.dst()) {
             return false;
         }
         let has_ports = self.src_port != PortMatch::Any || self.dst_port != PortMatch::Any;

@@ -15,7 +15,7 @@
 use serde::{Deserialize, Serialize};
 
 use crate::record::TcpDirectionRecord;
-use crate::wire::TcpInfo;
+use crate::wire::{TcpFlags, TcpInfo};
 
 /// Session state with IOS spellings (UDP sessions are always `SIS_OPEN`).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
@@ -265,7 +265,41 @@ impl TcpState {
     }
 
     /// Tracks one segment from `from`; updates the state when accepted.
+    #[inline]
     pub fn on_segment(&mut self, from: Side, seg: &TcpInfo) -> TcpVerdict {
+        const CONTROL: u8 = TcpFlags::SYN | TcpFlags::FIN | TcpFlags::RST | TcpFlags::ACK;
+        let plain_ack = seg.flags.0 & CONTROL == TcpFlags::ACK;
+        if plain_ack && self.sis == SisState::Open && self.bits & (RELEARN_I | RELEARN_R | FIN_I | FIN_R) == 0
+        {
+            self.on_open_ack(from, seg)
+        } else {
+            self.on_any_segment(from, seg)
+        }
+    }
+
+    /// [`on_segment`](Self::on_segment) for the bulk of traffic: an ACK without SYN, FIN or RST on an open
+    /// session where nobody has sent FIN and nothing is being re-learned. The same checks and updates as the
+    /// general path takes for such a segment, without the branches that cannot apply.
+    #[inline]
+    fn on_open_ack(&mut self, from: Side, seg: &TcpInfo) -> TcpVerdict {
+        let (s, r) = (from.idx(), from.other().idx());
+        let end = seg.seq.wrapping_add(seg.payload_len);
+        let win_scaled = u32::from(seg.window) << self.scale[s];
+        let (sw, rw) = (self.win[s], self.win[r]);
+        let in_seq = seq_le(seg.seq, sw.maxend) && seq_ge(end, sw.end.wrapping_sub(rw.maxwin));
+        let ack_ok =
+            seq_le(seg.ack, rw.end) && seq_ge(seg.ack, rw.end.wrapping_sub(sw.maxwin.max(MAX_ACK_WIN_CONST)));
+        if !(in_seq && ack_ok) {
+            return TcpVerdict::OutOfWindow;
+        }
+        self.win[s].end = seq_max(sw.end, end);
+        self.win[s].maxwin = sw.maxwin.max(win_scaled);
+        let edge = seg.ack.wrapping_add(win_scaled.max(1));
+        self.win[r].maxend = seq_max(rw.maxend, edge);
+        TcpVerdict::Accept
+    }
+
+    fn on_any_segment(&mut self, from: Side, seg: &TcpInfo) -> TcpVerdict {
         let f = seg.flags;
         if (f.syn() && (f.fin() || f.rst())) || f.0 & 0x17 == 0 {
             return TcpVerdict::Invalid;

@@ -488,13 +488,50 @@ pub enum L4Info {
     Other,
 }
 
+/// An address in the form flow keys use: `u128::from_ne_bytes` of its 16-byte form (IPv4 mapped into the
+/// last four bytes), so that a stored address is compared and hashed with plain 16-byte loads.
+#[inline]
+pub(crate) fn addr_key(a: &[u8; 16]) -> u128 {
+    u128::from_ne_bytes(*a)
+}
+
+/// The 16-byte form of `::ffff:0.0.0.0`.
+const MAPPED_PREFIX: [u8; 16] = [0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff, 0, 0, 0, 0];
+
+/// The [`addr_key`] of the IPv4 address whose four bytes, read in memory order, are `v4`.
+#[inline]
+pub(crate) fn v4_key(v4: u32) -> u128 {
+    let mut b = MAPPED_PREFIX;
+    b[12..16].copy_from_slice(&v4.to_ne_bytes());
+    u128::from_ne_bytes(b)
+}
+
+/// The four address bytes (memory order) of an IPv4-mapped key, or `None` for any other address.
+#[inline]
+pub(crate) fn key_v4(key: u128) -> Option<u32> {
+    let b = key.to_ne_bytes();
+    (b[..12] == MAPPED_PREFIX[..12]).then(|| u32::from_ne_bytes([b[12], b[13], b[14], b[15]]))
+}
+
+/// The address of an [`addr_key`] (IPv4 unless `v6`).
+pub(crate) fn key_ip(key: u128, v6: bool) -> IpAddr {
+    let b = key.to_ne_bytes();
+    if v6 {
+        IpAddr::V6(Ipv6Addr::from(b))
+    } else {
+        IpAddr::V4(Ipv4Addr::new(b[12], b[13], b[14], b[15]))
+    }
+}
+
 /// The summary of one parsed packet.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct PacketInfo {
-    /// Source address.
-    pub src: IpAddr,
-    /// Destination address.
-    pub dst: IpAddr,
+    /// Source address as an [`addr_key`] (see [`src`](Self::src)).
+    pub(crate) src_key: u128,
+    /// Destination address as an [`addr_key`].
+    pub(crate) dst_key: u128,
+    /// Whether the packet is IPv6.
+    pub(crate) v6: bool,
     /// IP protocol number (upper-layer protocol for IPv6).
     pub proto: u8,
     /// Bytes of the IP packet (IPv4 total length / IPv6 header + payload), what the byte counters count.
@@ -506,11 +543,77 @@ pub struct PacketInfo {
 }
 
 /// Parses one packet starting at the IP header. Never panics; any inconsistency is a [`ParseError`].
+#[inline]
 pub fn parse(buf: &[u8]) -> Result<PacketInfo, ParseError> {
+    match parse_plain_v4(buf) {
+        Some(info) => Ok(info),
+        None => parse_any(buf),
+    }
+}
+
+/// The common case read straight from the bytes: IPv4 without options and not fragmented, carrying a
+/// TCP segment without SYN (so no option is needed) or a UDP datagram, every length in range. Returns
+/// what [`parse_any`] returns for such a packet, and `None` for everything else (then `parse_any` decides).
+#[inline(always)]
+fn parse_plain_v4(buf: &[u8]) -> Option<PacketInfo> {
+    let ip: &[u8; 20] = buf.first_chunk()?;
+    let total = usize::from(u16::from_be_bytes([ip[2], ip[3]]));
+    // Version 4, IHL 5; no MF flag and offset 0; total length covers the header and fits the buffer.
+    if ip[0] != 0x45 || u16::from_be_bytes([ip[6], ip[7]]) & 0x3fff != 0 || total < 20 || total > buf.len() {
+        return None;
+    }
+    let l4 = buf.get(20..total)?;
+    let proto = ip[9];
+    let l4 = match proto {
+        ip_proto::TCP => {
+            let t: &[u8; 20] = l4.first_chunk()?;
+            let header_len = usize::from(t[12] >> 4) * 4;
+            let flags = TcpFlags(t[13] & 0x3f);
+            if header_len < TcpSegment::MIN_HEADER || header_len > l4.len() || flags.syn() {
+                return None;
+            }
+            L4Info::Tcp(TcpInfo {
+                src_port: u16::from_be_bytes([t[0], t[1]]),
+                dst_port: u16::from_be_bytes([t[2], t[3]]),
+                seq: u32::from_be_bytes([t[4], t[5], t[6], t[7]]),
+                ack: u32::from_be_bytes([t[8], t[9], t[10], t[11]]),
+                flags,
+                window: u16::from_be_bytes([t[14], t[15]]),
+                window_scale: None,
+                payload_len: (l4.len() - header_len) as u32,
+            })
+        }
+        ip_proto::UDP => {
+            let u: &[u8; 8] = l4.first_chunk()?;
+            let len = usize::from(u16::from_be_bytes([u[4], u[5]]));
+            if len < UdpDatagram::HEADER || len > l4.len() {
+                return None;
+            }
+            L4Info::Udp {
+                src_port: u16::from_be_bytes([u[0], u[1]]),
+                dst_port: u16::from_be_bytes([u[2], u[3]]),
+            }
+        }
+        _ => return None,
+    };
+    Some(PacketInfo {
+        src_key: v4_key(u32::from_ne_bytes([ip[12], ip[13], ip[14], ip[15]])),
+        dst_key: v4_key(u32::from_ne_bytes([ip[16], ip[17], ip[18], ip[19]])),
+        v6: false,
+        proto,
+        ip_len: total as u32,
+        fragment: Fragment::None,
+        l4,
+    })
+}
+
+/// The general parser behind [`parse`].
+fn parse_any(buf: &[u8]) -> Result<PacketInfo, ParseError> {
     let Some(first) = buf.first() else {
         return Err(ParseError::Truncated("IP"));
     };
-    let (src, dst, proto, ip_len, fragment, payload) = match first >> 4 {
+    let v6 = first >> 4 == 6;
+    let (src_key, dst_key, proto, ip_len, fragment, payload) = match first >> 4 {
         4 => {
             let ip = Ipv4Packet::new_checked(buf)?;
             let fragment = if ip.fragment_offset() != 0 {
@@ -521,8 +624,8 @@ pub fn parse(buf: &[u8]) -> Result<PacketInfo, ParseError> {
                 Fragment::None
             };
             (
-                IpAddr::V4(ip.src()),
-                IpAddr::V4(ip.dst()),
+                v4_key(u32::from_ne_bytes(ip.src().octets())),
+                v4_key(u32::from_ne_bytes(ip.dst().octets())),
                 ip.protocol(),
                 ip.total_len(),
                 fragment,
@@ -532,8 +635,8 @@ pub fn parse(buf: &[u8]) -> Result<PacketInfo, ParseError> {
         6 => {
             let ip = Ipv6Packet::new_checked(buf)?;
             (
-                IpAddr::V6(ip.src()),
-                IpAddr::V6(ip.dst()),
+                addr_key(&ip.src().octets()),
+                addr_key(&ip.dst().octets()),
                 ip.upper_protocol(),
                 ip.total_len(),
                 ip.fragment(),
@@ -597,13 +700,29 @@ pub fn parse(buf: &[u8]) -> Result<PacketInfo, ParseError> {
         }
     };
     Ok(PacketInfo {
-        src,
-        dst,
+        src_key,
+        dst_key,
+        v6,
         proto,
         ip_len,
         fragment,
         l4,
     })
+}
+
+impl PacketInfo {
+    /// Source address.
+    pub fn src(&self) -> IpAddr {
+        key_ip(self.src_key, self.v6)
+    }
+    /// Destination address.
+    pub fn dst(&self) -> IpAddr {
+        key_ip(self.dst_key, self.v6)
+    }
+    /// Whether the packet is IPv6.
+    pub fn is_ipv6(&self) -> bool {
+        self.v6
+    }
 }
 
 #[cfg(test)]

@@ -91,7 +91,7 @@ fn capture() -> Vec<(u64, Vec<u8>, Verdict)> {
 }
 
 fn direction(pkt: &[u8]) -> (Option<u16>, Option<u16>) {
-    match parse(pkt).map(|i| i.src) {
+    match parse(pkt).map(|i| i.src()) {
         Ok(IpAddr::V4(v4)) if v4.octets()[0] == 10 => (Some(0), Some(1)),
         _ => (Some(1), Some(0)),
     }

@@ -53,7 +53,7 @@ impl FlowId {
             crate::wire::L4Info::Udp { src_port, dst_port } => (src_port, dst_port),
             _ => return None,
         };
-        Some(Self::new(info.proto, sock(info.src, sp), sock(info.dst, dp)))
+        Some(Self::new(info.proto, sock(info.src(), sp), sock(info.dst(), dp)))
     }
 }
 

@@ -51,7 +51,7 @@ use crate::record::{FlowKey, HaSessionId, L4Proto, RuleDirection, SessionRecord,
 use crate::status::{
     AuditLine, DropReason, EngineEvent, EngineStats, HaRole, HaState, SessionStatus, Verdict,
 };
-use crate::table::{FlowTuple, Session, TICK_MS, Table, flag};
+use crate::table::{FlowTuple, Hot, NIL, Session, TICK_MS, Table, flag};
 use crate::tcp::{Side, SisState, TcpState, TcpVerdict};
 use crate::wire::{self, L4Info, PacketInfo, ip_proto};
 
@@ -76,19 +76,39 @@ pub struct BatchPacket<'a> {
     pub egress: Option<u16>,
 }
 
-/// A parsed packet with its flow tuple and flow hash (TCP and UDP).
+/// A parsed packet with the hash of its flow (TCP and UDP; 0 otherwise).
 #[derive(Clone, Copy)]
 struct Classified {
     /// `None` when the packet is malformed.
     info: Option<PacketInfo>,
-    flow: Option<(FlowTuple, u64)>,
+    hash: u64,
+    /// The entry the flow index points at first (see [`Table::lookup_hinted`]), or [`NIL`].
+    hint: u32,
 }
 
 impl Classified {
     const MALFORMED: Self = Self {
         info: None,
-        flow: None,
+        hash: 0,
+        hint: NIL,
     };
+}
+
+/// The flow of a TCP or UDP packet (other packets have none).
+#[inline]
+fn flow_of(info: &PacketInfo) -> Option<FlowTuple> {
+    let (src_port, dst_port) = match info.l4 {
+        L4Info::Tcp(t) => (t.src_port, t.dst_port),
+        L4Info::Udp { src_port, dst_port } => (src_port, dst_port),
+        L4Info::Fragment | L4Info::Icmp { .. } | L4Info::Other => return None,
+    };
+    Some(FlowTuple {
+        proto: info.proto,
+        src: info.src_key,
+        src_port,
+        dst: info.dst_key,
+        dst_port,
+    })
 }
 
 /// How a session ended.
@@ -130,14 +150,20 @@ pub(crate) fn addr16(a: IpAddr) -> ([u8; 16], bool) {
     }
 }
 
-/// The flow-key integer of an address: [`addr_key`](crate::table::addr_key) of its 16-byte form, computed
-/// in registers.
+/// Whether a session counts as half-open: a local TCP session before its handshake completes, or a local
+/// UDP session the responder has not answered yet.
 #[inline]
-fn ip_key(a: IpAddr) -> u128 {
-    match a {
-        IpAddr::V4(v4) => ((0xffff_u128 << 32) | u128::from(v4.to_bits())).to_be(),
-        IpAddr::V6(v6) => v6.to_bits().to_be(),
-    }
+const fn half_open(flags: u8, proto: u8, sis: SisState, responder_bytes: u64) -> bool {
+    flags & flag::STANDBY == 0
+        && match proto {
+            ip_proto::TCP => sis.is_half_open(),
+            _ => responder_bytes == 0,
+        }
+}
+
+#[inline]
+fn hot_half_open(h: &Hot) -> bool {
+    half_open(h.flags, h.proto, h.tcp.sis, h.bytes[1])
 }
 
 pub(crate) fn ip_of(a: &[u8; 16], v6: bool) -> IpAddr {
@@ -185,7 +211,7 @@ impl Engine {
         self.update_blocking();
         let live: Vec<u32> = self.table.live().collect();
         for idx in live {
-            let due = self.due_ms(&self.table.slab[idx as usize]);
+            let due = self.due_ms(&self.table.session(idx));
             self.table.link(idx, due);
         }
     }
@@ -251,14 +277,10 @@ impl Engine {
         for chunk in packets.chunks(BATCH_LANES) {
             for (lane, p) in lanes.iter_mut().zip(chunk) {
                 *lane = self.classify(p.bytes);
-                if let Some((_, h)) = lane.flow {
-                    self.table.prefetch_bucket(h);
-                }
+                self.table.prefetch_bucket(lane.hash);
             }
-            for lane in &lanes[..chunk.len()] {
-                if let Some((_, h)) = lane.flow {
-                    self.table.prefetch_entry(h);
-                }
+            for lane in &mut lanes[..chunk.len()] {
+                lane.hint = self.table.prefetch_entry(lane.hash);
             }
             for (lane, p) in lanes.iter().zip(chunk) {
                 let v = self.judge(lane, p.ingress, p.egress);
@@ -273,15 +295,11 @@ impl Engine {
         let Ok(info) = wire::parse(packet) else {
             return Classified::MALFORMED;
         };
-        let flow = match info.l4 {
-            L4Info::Tcp(t) => Some(self.tuple(&info, t.src_port, t.dst_port)),
-            L4Info::Udp { src_port, dst_port } => Some(self.tuple(&info, src_port, dst_port)),
-            L4Info::Fragment | L4Info::Icmp { .. } | L4Info::Other => None,
-        }
-        .map(|t| (t, self.table.flow_hash(&t)));
+        let hash = flow_of(&info).map_or(0, |t| self.table.flow_hash(&t));
         Classified {
             info: Some(info),
-            flow,
+            hash,
+            hint: NIL,
         }
     }
 
@@ -289,16 +307,31 @@ impl Engine {
     #[inline]
     fn judge(&mut self, c: &Classified, ingress: Option<u16>, egress: Option<u16>) -> Verdict {
         self.stats.packets += 1;
+        // The established-flow path, kept small; everything else is judged out of line.
+        if let Some(info) = &c.info
+            && let Some(t) = flow_of(info)
+            && let Some((idx, side)) = self.table.lookup_hinted(&t, c.hash, c.hint)
+            && (self.role == HaRole::Active || !self.table.hot(idx).has(flag::STANDBY))
+        {
+            return self.session_packet(idx, side, info);
+        }
+        self.judge_other(c, ingress, egress)
+    }
+
+    /// [`judge`](Self::judge) for every packet that is not part of a usable session.
+    #[inline(never)]
+    fn judge_other(&mut self, c: &Classified, ingress: Option<u16>, egress: Option<u16>) -> Verdict {
         let Some(info) = &c.info else {
             return self.drop_packet(DropReason::Malformed);
         };
         if info.l4 == L4Info::Fragment {
             self.stats.non_first_fragments += 1;
         }
-        if let Some((t, h)) = &c.flow
-            && let Some((idx, side)) = self.table.lookup_hashed(t, *h)
+        let flow = flow_of(info);
+        if let Some(t) = &flow
+            && let Some((idx, side)) = self.table.lookup_hinted(t, c.hash, c.hint)
         {
-            let standby_copy = self.table.slab[idx as usize].has(flag::STANDBY);
+            let standby_copy = self.table.hot(idx).has(flag::STANDBY);
             if !standby_copy || self.role == HaRole::Active {
                 return self.session_packet(idx, side, info);
             }
@@ -309,22 +342,13 @@ impl Engine {
         if v != Verdict::Accept {
             return v;
         }
-        match (c.flow, self.find_binding(info.proto, ingress, egress)) {
-            (Some((t, _)), Some((iface, dir, b))) => self.open_session(&t, info, iface, dir, b),
+        match (flow, self.find_binding(info.proto, ingress, egress)) {
+            (Some(t), Some((iface, dir, b))) => self.open_session(&t, info, iface, dir, b),
             _ => Verdict::Accept,
         }
     }
 
-    fn tuple(&self, info: &PacketInfo, sp: u16, dp: u16) -> FlowTuple {
-        FlowTuple {
-            proto: info.proto,
-            src: ip_key(info.src),
-            src_port: sp,
-            dst: ip_key(info.dst),
-            dst_port: dp,
-        }
-    }
-
+    #[cold]
     fn judge_acls(&mut self, info: &PacketInfo, ingress: Option<u16>, egress: Option<u16>) -> Verdict {
         self.stats.acl_judged += 1;
         let checks = [(ingress, 0usize), (egress, 1usize)];
@@ -364,11 +388,7 @@ impl Engine {
     }
 
     fn is_half_open(s: &Session) -> bool {
-        !s.has(flag::STANDBY)
-            && match s.proto {
-                ip_proto::TCP => s.tcp.sis.is_half_open(),
-                _ => s.bytes[1] == 0,
-            }
+        half_open(s.flags, s.proto, s.tcp.sis, s.bytes[1])
     }
 
     /// Adds (`sign` = true) or removes a session's contribution to the gauges.
@@ -404,30 +424,51 @@ impl Engine {
         }
     }
 
+    #[inline]
     fn session_packet(&mut self, idx: u32, side: Side, info: &PacketInfo) -> Verdict {
         let now32 = self.now32();
-        let s = &mut self.table.slab[idx as usize];
-        let was_half = Self::is_half_open(s);
-        let old_sis = s.tcp.sis;
+        let s = self.table.hot_mut(idx);
+        let (was_half, old_sis) = (hot_half_open(s), s.tcp.sis);
         if let L4Info::Tcp(t) = &info.l4 {
-            match s.tcp.on_segment(side, t) {
-                TcpVerdict::Accept => {}
-                TcpVerdict::Reset => {
-                    s.bytes[side as usize] += u64::from(info.ip_len);
-                    s.last_ms = now32;
-                    self.stats.session_packets += 1;
-                    self.end_session(idx, EndReason::Reset);
-                    return Verdict::Accept;
-                }
-                TcpVerdict::OutOfWindow => return self.drop_packet(DropReason::OutOfWindow),
-                TcpVerdict::Invalid => return self.drop_packet(DropReason::InvalidTcp),
+            let v = s.tcp.on_segment(side, t);
+            if v != TcpVerdict::Accept {
+                return self.segment_not_accepted(idx, side, info, v);
             }
         }
         s.bytes[side as usize] += u64::from(info.ip_len);
         s.last_ms = now32;
-        let is_half = Self::is_half_open(s);
-        let sis_changed = s.tcp.sis != old_sis;
         self.stats.session_packets += 1;
+        if hot_half_open(s) != was_half || s.tcp.sis != old_sis {
+            self.session_changed(idx, was_half, old_sis);
+        }
+        Verdict::Accept
+    }
+
+    /// A segment of a session the tracker did not simply accept: a reset ends the session (the RST itself
+    /// is forwarded and counted), anything else is dropped.
+    #[cold]
+    fn segment_not_accepted(&mut self, idx: u32, side: Side, info: &PacketInfo, v: TcpVerdict) -> Verdict {
+        match v {
+            TcpVerdict::Reset => {
+                let s = self.table.hot_mut(idx);
+                s.bytes[side as usize] += u64::from(info.ip_len);
+                s.last_ms = self.now_ms as u32;
+                self.stats.session_packets += 1;
+                self.end_session(idx, EndReason::Reset);
+                Verdict::Accept
+            }
+            TcpVerdict::OutOfWindow => self.drop_packet(DropReason::OutOfWindow),
+            TcpVerdict::Invalid | TcpVerdict::Accept => self.drop_packet(DropReason::InvalidTcp),
+        }
+    }
+
+    /// Book-keeping after a packet moved a session to another state: the half-open gauge, the HA update
+    /// of a completed handshake and the timer of the new state.
+    #[cold]
+    fn session_changed(&mut self, idx: u32, was_half: bool, old_sis: SisState) {
+        let now32 = self.now32();
+        let mut s = self.table.session(idx);
+        let is_half = Self::is_half_open(&s);
         if was_half != is_half {
             if is_half {
                 self.half_open += 1;
@@ -436,22 +477,23 @@ impl Engine {
             }
             self.update_blocking();
         }
-        if sis_changed {
-            let s = self.table.slab[idx as usize];
-            if s.tcp.sis == SisState::Open && self.sends_updates(&s) {
-                // The handshake completed: the standby learns it now rather than at the next periodic update,
-                // so a failover in between does not hand over a half-open session.
-                self.table.slab[idx as usize].ha_last_ms = now32;
-                self.stats.ha_updates += 1;
-                let rec = self.record(idx);
-                self.push_event(EngineEvent::HaUpdate(rec));
-            }
-            let due = self.due_ms(&self.table.slab[idx as usize]);
-            self.table.link(idx, due);
+        if s.tcp.sis == old_sis {
+            return;
         }
-        Verdict::Accept
+        if s.tcp.sis == SisState::Open && self.sends_updates(&s) {
+            // The handshake completed: the standby learns it now rather than at the next periodic update,
+            // so a failover in between does not hand over a half-open session.
+            s.ha_last_ms = now32;
+            self.table.set(idx, &s);
+            self.stats.ha_updates += 1;
+            let rec = self.record(idx);
+            self.push_event(EngineEvent::HaUpdate(rec));
+        }
+        let due = self.due_ms(&s);
+        self.table.link(idx, due);
     }
 
+    #[cold]
     fn open_session(
         &mut self,
         t: &FlowTuple,
@@ -484,7 +526,7 @@ impl Engine {
         if dir == 1 {
             flags |= flag::DIR_OUT;
         }
-        if info.src.is_ipv6() {
+        if info.is_ipv6() {
             flags |= flag::V6;
         }
         if ha {
@@ -501,9 +543,6 @@ impl Engine {
             last_ms: now32,
             ha_id: 0,
             ha_last_ms: now32,
-            prev: 0,
-            next: 0,
-            slot: 0,
             iface,
             proto: t.proto,
             flags,
@@ -512,10 +551,11 @@ impl Engine {
             return self.drop_packet(DropReason::SessionLimit);
         };
         let id = self.local_id(idx);
-        self.table.slab[idx as usize].ha_id = id;
-        let due = self.due_ms(&self.table.slab[idx as usize]);
+        let mut s = self.table.session(idx);
+        s.ha_id = id;
+        self.table.set(idx, &s);
+        let due = self.due_ms(&s);
         self.table.link(idx, due);
-        let s = self.table.slab[idx as usize];
         self.account(&s, true);
         self.update_blocking();
         self.stats.created += 1;
@@ -602,7 +642,7 @@ impl Engine {
 
     /// The HA record of entry `idx` at engine time `now_ms`.
     fn record_at(&self, idx: u32, now_ms: u64) -> SessionRecord {
-        let s = &self.table.slab[idx as usize];
+        let s = &self.table.session(idx);
         let tcp = s.proto == ip_proto::TCP;
         SessionRecord {
             id: HaSessionId(s.ha_id),
@@ -631,6 +671,7 @@ impl Engine {
         }
     }
 
+    #[cold]
     fn end_session(&mut self, idx: u32, reason: EndReason) {
         let Some(s) = self.table.remove(idx) else { return };
         self.account(&s, false);
@@ -699,10 +740,9 @@ impl Engine {
     }
 
     fn fire(&mut self, idx: u32) {
-        let s = self.table.slab[idx as usize];
-        if !s.has(flag::LIVE) {
+        let Some(mut s) = self.table.get(idx) else {
             return;
-        }
+        };
         let now32 = self.now32();
         let idle = u64::from(now32.wrapping_sub(s.last_ms));
         if idle >= self.timeout_ms(&s) {
@@ -710,12 +750,13 @@ impl Engine {
             return;
         }
         if self.sends_updates(&s) && u64::from(now32.wrapping_sub(s.ha_last_ms)) >= self.comp.ha_interval_ms {
-            self.table.slab[idx as usize].ha_last_ms = now32;
+            s.ha_last_ms = now32;
+            self.table.set(idx, &s);
             self.stats.ha_updates += 1;
             let rec = self.record(idx);
             self.push_event(EngineEvent::HaUpdate(rec));
         }
-        let due = self.due_ms(&self.table.slab[idx as usize]);
+        let due = self.due_ms(&s);
         self.table.link(idx, due);
     }
 
@@ -740,7 +781,7 @@ impl Engine {
         self.table
             .live()
             .map(|idx| {
-                let s = &self.table.slab[idx as usize];
+                let s = &self.table.session(idx);
                 let dir = Self::direction(s);
                 let iface_cfg = self.cfg.interfaces.get(usize::from(s.iface));
                 let return_acl = iface_cfg.and_then(|i| match dir {
@@ -803,7 +844,7 @@ impl Engine {
     pub fn clear_sessions(&mut self) {
         let live: Vec<u32> = self.table.live().collect();
         for idx in live {
-            if !self.table.slab[idx as usize].has(flag::STANDBY) {
+            if !self.table.has(idx, flag::STANDBY) {
                 self.end_session(idx, EndReason::Cleared);
             }
         }
@@ -822,16 +863,3 @@ impl Engine {
 
 #[cfg(test)]
 pub(crate) mod tests;
-
-#[cfg(test)]
-mod key_tests {
-    use super::*;
-
-    #[test]
-    fn ip_key_is_the_key_of_the_mapped_bytes() {
-        for a in ["10.1.2.3", "255.0.0.1", "2001:db8::1", "::ffff:10.1.2.3"] {
-            let ip: IpAddr = a.parse().unwrap_or(IpAddr::V4(Ipv4Addr::UNSPECIFIED));
-            assert_eq!(ip_key(ip), crate::table::addr_key(&addr16(ip).0), "{a}");
-        }
-    }
-}

@@ -66,13 +66,12 @@ impl Engine {
         self.table.clear_id_index();
         let live: Vec<u32> = self.table.live().collect();
         for idx in live {
-            let s = self.table.slab[idx as usize];
-            if !s.has(flag::STANDBY) {
+            let mut e = self.table.session(idx);
+            if !e.has(flag::STANDBY) {
                 continue;
             }
-            self.account(&s, false);
+            self.account(&e, false);
             let id = self.local_id(idx);
-            let e = &mut self.table.slab[idx as usize];
             e.flags &= !flag::STANDBY;
             e.flags |= flag::HA;
             e.ha_id = id;
@@ -81,7 +80,8 @@ impl Engine {
             if e.proto == ip_proto::TCP {
                 e.tcp.start_relearn();
             }
-            let s = *e;
+            let s = e;
+            self.table.set(idx, &s);
             self.account(&s, true);
             let due = self.due_ms(&s);
             self.table.link(idx, due);
@@ -128,19 +128,19 @@ impl Engine {
             dst_port: rec.key.responder.port(),
         };
         if let Some(idx) = self.table.lookup_id(rec.id.0) {
-            let e = self.table.slab[idx as usize];
+            let mut e = self.table.session(idx);
             let same_flow = e.proto == proto
                 && e.init_addr == init
                 && e.resp_addr == resp
                 && e.init_port == t.src_port
                 && e.resp_port == t.dst_port;
             if same_flow {
-                let e = &mut self.table.slab[idx as usize];
                 e.tcp = tcp;
                 e.bytes = [rec.bytes_initiator, rec.bytes_responder];
                 e.last_ms = last_ms;
                 e.iface = rec.interface;
-                let due = self.due_ms(&self.table.slab[idx as usize]);
+                self.table.set(idx, &e);
+                let due = self.due_ms(&e);
                 self.table.link(idx, due);
                 self.stats.standby_applied += 1;
                 return true;
@@ -172,9 +172,6 @@ impl Engine {
             last_ms,
             ha_id: rec.id.0,
             ha_last_ms: now32,
-            prev: 0,
-            next: 0,
-            slot: 0,
             iface: rec.interface,
             proto,
             flags,
@@ -220,7 +217,7 @@ impl Engine {
     pub fn clear_ha_sessions(&mut self) {
         let live: Vec<u32> = self.table.live().collect();
         for idx in live {
-            if self.table.slab[idx as usize].has(flag::HA) {
+            if self.table.has(idx, flag::HA) {
                 self.end_session(idx, EndReason::Flushed);
             }
         }
@@ -240,8 +237,8 @@ impl Engine {
                 id.0 / count
             }
         };
-        let s = self.table.slab.get(idx as usize)?;
-        (s.has(flag::LIVE) && s.has(flag::HA) && s.ha_id == id.0).then(|| self.record_at(idx, now_ms))
+        let s = self.table.get(idx)?;
+        (s.has(flag::HA) && s.ha_id == id.0).then(|| self.record_at(idx, now_ms))
     }
 
     /// Every HA session as a record at `now` (the source of a bulk sync).
@@ -249,7 +246,7 @@ impl Engine {
         let now_ms = self.now_ms.max(now.as_millis());
         self.table
             .live()
-            .filter(|&i| self.table.slab[i as usize].has(flag::HA))
+            .filter(|&i| self.table.has(i, flag::HA))
             .map(move |i| self.record_at(i, now_ms))
     }
 
@@ -259,7 +256,7 @@ impl Engine {
         let mut count = 0u64;
         let mut sum = 0u64;
         for i in self.table.live() {
-            let s = &self.table.slab[i as usize];
+            let s = &self.table.session(i);
             if !s.has(flag::HA) {
                 continue;
             }

@@ -1,13 +1,17 @@
-//! The per-shard session table: a slab of compact entries, a seeded hash index over the normalized flow
-//! key (both directions of a flow find the same entry) and a hashed timing wheel threaded through the
-//! entries themselves (intrusive doubly-linked lists: no timer objects, no allocation per timer).
+//! The per-shard session table: entries in parallel slabs split by temperature ([`entry`]), a seeded hash
+//! index over the normalized flow key (both directions of a flow find the same entry, [`index`]) and a
+//! hashed timing wheel threaded through the entries themselves (intrusive doubly-linked lists: no timer
+//! objects, no allocation per timer).
 //!
-//! Memory per session: one [`Session`] (112 bytes, checked by a test) in the slab, one `u32` bucket in the
-//! flow index ([`index`]; 4–8 bytes per session with its load between 3/8 and 3/4), nothing in the wheel
-//! beyond one `u32` head per slot. The wheel is lazy: an entry is linked to the slot of the deadline it had
-//! when it was (re)linked; packets only refresh `last_ms`, and when the slot comes round the engine
-//! re-checks the entry and either expires it or links it again further on.
+//! Memory per IPv4 session: one 64-byte [`Hot`] line and one 24-byte [`Cold`] part (checked by tests),
+//! one `u32` bucket in the flow index (4–8 bytes per session with its load between 3/8 and 3/4), nothing
+//! in the wheel beyond one `u32` head per slot; an IPv6 session adds 32 bytes in the IPv6 store. The
+//! wheel is lazy: an entry is linked to the slot of the deadline it had when it was (re)linked; packets
+//! only refresh `last_ms`, and when the slot comes round the engine re-checks the entry and either
+//! expires it or links it again further on.
 
+mod entry;
+mod hash;
 mod index;
 
 use std::hash::BuildHasher;
@@ -16,7 +20,10 @@ use foldhash::fast::FixedState;
 use hashbrown::HashTable;
 
 use crate::prefetch;
-use crate::tcp::{Side, TcpState};
+use crate::tcp::Side;
+use entry::{Cold, V6Store};
+pub(crate) use entry::{Hot, Session, addr_key, flag};
+use hash::FlowHasher;
 use index::FlowIndex;
 
 /// No entry.
@@ -26,78 +33,6 @@ pub(crate) const TICK_MS: u64 = 100;
 /// Slots in the wheel (one turn = 102.4 s).
 pub(crate) const SLOTS: usize = 1024;
 const NO_SLOT: u16 = u16::MAX;
-
-/// Entry flags.
-pub(crate) mod flag {
-    /// Slot in use.
-    pub(crate) const LIVE: u8 = 0x01;
-    /// Opened by an `out` rule (else `in`).
-    pub(crate) const DIR_OUT: u8 = 0x02;
-    /// IPv6 addresses.
-    pub(crate) const V6: u8 = 0x04;
-    /// HA session (interface has `redundancy stateful`).
-    pub(crate) const HA: u8 = 0x08;
-    /// Standby copy of a session of the peer (not used for forwarding while the role is Standby).
-    pub(crate) const STANDBY: u8 = 0x10;
-    /// Present in the HA-id index (standby copies).
-    pub(crate) const ID_INDEXED: u8 = 0x20;
-}
-
-/// One session. Field order keeps the struct at 112 bytes.
-#[derive(Clone, Copy, Debug)]
-pub(crate) struct Session {
-    pub(crate) init_addr: [u8; 16],
-    pub(crate) resp_addr: [u8; 16],
-    pub(crate) bytes: [u64; 2],
-    pub(crate) tcp: TcpState,
-    pub(crate) init_port: u16,
-    pub(crate) resp_port: u16,
-    /// Engine time of creation, whole seconds.
-    pub(crate) created_s: u32,
-    /// Engine time of the last accepted packet, milliseconds modulo 2^32 (compared with wrapping arithmetic;
-    /// the wheel re-checks every entry at least once per turn, far inside the 49-day wrap).
-    pub(crate) last_ms: u32,
-    pub(crate) ha_id: u32,
-    /// Engine time of the last HA add/update, milliseconds modulo 2^32.
-    pub(crate) ha_last_ms: u32,
-    pub(crate) prev: u32,
-    pub(crate) next: u32,
-    pub(crate) slot: u16,
-    pub(crate) iface: u16,
-    pub(crate) proto: u8,
-    pub(crate) flags: u8,
-}
-
-impl Session {
-    pub(crate) const fn has(&self, f: u8) -> bool {
-        self.flags & f != 0
-    }
-    /// Which side of this session sent a packet of flow `t`, if it belongs to this session.
-    #[inline]
-    fn matches(&self, t: &FlowTuple) -> Option<Side> {
-        if self.proto != t.proto {
-            return None;
-        }
-        let (init, resp) = (addr_key(&self.init_addr), addr_key(&self.resp_addr));
-        if self.init_port == t.src_port && self.resp_port == t.dst_port && init == t.src && resp == t.dst {
-            Some(Side::Initiator)
-        } else if self.init_port == t.dst_port
-            && self.resp_port == t.src_port
-            && init == t.dst
-            && resp == t.src
-        {
-            Some(Side::Responder)
-        } else {
-            None
-        }
-    }
-}
-
-/// A 16-byte address as the integer the flow key uses (`u128::from_ne_bytes`: a plain 16-byte load).
-#[inline]
-pub(crate) fn addr_key(a: &[u8; 16]) -> u128 {
-    u128::from_ne_bytes(*a)
-}
 
 /// Flow identity of a packet. Addresses are the [`addr_key`] of their 16-byte form (IPv4 mapped into the
 /// last four bytes), kept as integers so that building and hashing a tuple stays in registers.
@@ -121,11 +56,46 @@ impl FlowTuple {
             dst_port: s.resp_port,
         }
     }
+
+    /// The tuple of a stored entry's opening direction.
+    fn of_entry(hot: &Hot, v6: &V6Store) -> Self {
+        let (src, dst) = hot.addr_keys(v6);
+        Self {
+            proto: hot.proto,
+            src,
+            src_port: hot.init_port,
+            dst,
+            dst_port: hot.resp_port,
+        }
+    }
+}
+
+/// Which side of entry `hot` sent a packet of flow `t`, if the packet belongs to it.
+#[inline]
+fn side_of(hot: &Hot, v6: &V6Store, t: &FlowTuple) -> Option<Side> {
+    if hot.proto != t.proto {
+        return None;
+    }
+    let forward = hot.init_port == t.src_port && hot.resp_port == t.dst_port;
+    let reverse = hot.init_port == t.dst_port && hot.resp_port == t.src_port;
+    if !forward && !reverse {
+        return None;
+    }
+    let (init, resp) = hot.addr_keys(v6);
+    if forward && init == t.src && resp == t.dst {
+        Some(Side::Initiator)
+    } else if reverse && init == t.dst && resp == t.src {
+        Some(Side::Responder)
+    } else {
+        None
+    }
 }
 
 /// The table of one shard.
 pub(crate) struct Table {
-    pub(crate) slab: Vec<Session>,
+    hot: Vec<Hot>,
+    cold: Vec<Cold>,
+    v6: V6Store,
     free_head: u32,
     index: FlowIndex,
     id_index: HashTable<u32>,
@@ -140,7 +110,9 @@ pub(crate) struct Table {
 impl Table {
     pub(crate) fn new(seed: u64) -> Self {
         Self {
-            slab: Vec::new(),
+            hot: Vec::new(),
+            cold: Vec::new(),
+            v6: V6Store::default(),
             free_head: NIL,
             index: FlowIndex::default(),
             id_index: HashTable::new(),
@@ -171,24 +143,76 @@ impl Table {
         self.len >= index::MAX_ENTRIES - 1
     }
 
+    /// The session in entry `idx` (which must exist).
+    pub(crate) fn session(&self, idx: u32) -> Session {
+        let i = idx as usize;
+        entry::join(&self.hot[i], &self.cold[i], &self.v6)
+    }
+
+    /// The session in entry `idx`, if it is live.
+    pub(crate) fn get(&self, idx: u32) -> Option<Session> {
+        let i = idx as usize;
+        let hot = self.hot.get(i)?;
+        hot.has(flag::LIVE)
+            .then(|| entry::join(hot, &self.cold[i], &self.v6))
+    }
+
+    /// Writes back the mutable fields of `s` (everything but its flow key) into entry `idx`.
+    pub(crate) fn set(&mut self, idx: u32, s: &Session) {
+        let i = idx as usize;
+        entry::store(s, &mut self.hot[i], &mut self.cold[i]);
+    }
+
+    /// The per-packet part of entry `idx`.
+    #[inline]
+    pub(crate) fn hot(&self, idx: u32) -> &Hot {
+        &self.hot[idx as usize]
+    }
+
+    /// The per-packet part of entry `idx`, to update.
+    #[inline]
+    pub(crate) fn hot_mut(&mut self, idx: u32) -> &mut Hot {
+        &mut self.hot[idx as usize]
+    }
+
+    /// Whether entry `idx` has flag `f`.
+    pub(crate) fn has(&self, idx: u32, f: u8) -> bool {
+        self.hot.get(idx as usize).is_some_and(|h| h.has(f))
+    }
+
     /// Starts loading the index bucket where the lookup of `hash` begins.
     #[inline]
     pub(crate) fn prefetch_bucket(&self, hash: u64) {
         self.index.prefetch(hash);
     }
 
-    /// Starts loading the slab entry the lookup of `hash` will most likely compare (needs the bucket).
+    /// Starts loading the entry the lookup of `hash` will most likely compare (best after
+    /// [`prefetch_bucket`](Self::prefetch_bucket) has had time to work) and returns its index as a hint for
+    /// [`lookup_hinted`](Self::lookup_hinted) ([`NIL`] when there is no candidate).
     #[inline]
-    pub(crate) fn prefetch_entry(&self, hash: u64) {
-        if let Some(s) = self
-            .index
-            .first_candidate(hash)
-            .and_then(|i| self.slab.get(i as usize))
-        {
-            // An entry spans two or three cache lines: the key at its start, the counters and times at its end.
-            prefetch::read(&s.init_addr);
-            prefetch::read(&s.flags);
+    pub(crate) fn prefetch_entry(&self, hash: u64) -> u32 {
+        match self.index.first_candidate(hash) {
+            Some(i) => {
+                if let Some(h) = self.hot.get(i as usize) {
+                    prefetch::read(h);
+                }
+                i
+            }
+            None => NIL,
         }
+    }
+
+    /// [`lookup_hashed`](Self::lookup_hashed) trying entry `hint` first: a live entry holding `t`'s flow
+    /// is the only one (keys are unique among live entries), wherever the index has moved it since.
+    #[inline]
+    pub(crate) fn lookup_hinted(&self, t: &FlowTuple, h: u64, hint: u32) -> Option<(u32, Side)> {
+        if let Some(e) = self.hot.get(hint as usize)
+            && e.has(flag::LIVE)
+            && let Some(side) = side_of(e, &self.v6, t)
+        {
+            return Some((hint, side));
+        }
+        self.lookup_hashed(t, h)
     }
 
     /// The live entry of `t`'s flow and which side sent `t`.
@@ -200,10 +224,10 @@ impl Table {
     /// [`lookup`](Self::lookup) with the flow's hash already computed.
     #[inline]
     pub(crate) fn lookup_hashed(&self, t: &FlowTuple, h: u64) -> Option<(u32, Side)> {
-        let slab = &self.slab;
+        let (hot, v6) = (&self.hot, &self.v6);
         let mut side = Side::Initiator;
-        let idx = self.index.find(h, |i| match slab.get(i as usize) {
-            Some(s) => match s.matches(t) {
+        let idx = self.index.find(h, |i| match hot.get(i as usize) {
+            Some(e) => match side_of(e, v6, t) {
                 Some(sd) => {
                     side = sd;
                     true
@@ -217,10 +241,10 @@ impl Table {
 
     /// The entry holding HA id `id` (standby copies only).
     pub(crate) fn lookup_id(&self, id: u32) -> Option<u32> {
-        let slab = &self.slab;
+        let cold = &self.cold;
         self.id_index
             .find(self.id_hash(id), |&i| {
-                slab.get(i as usize).is_some_and(|s| s.ha_id == id)
+                cold.get(i as usize).is_some_and(|c| c.ha_id == id)
             })
             .copied()
     }
@@ -232,50 +256,53 @@ impl Table {
             return None;
         }
         s.flags |= flag::LIVE;
-        s.prev = NIL;
-        s.next = NIL;
-        s.slot = NO_SLOT;
+        s.flags &= !flag::ID_INDEXED;
+        let (hot, cold) = entry::split(&s, &mut self.v6);
         let idx = if self.free_head != NIL {
             let idx = self.free_head;
-            self.free_head = self.slab[idx as usize].next;
-            self.slab[idx as usize] = s;
+            let i = idx as usize;
+            self.free_head = self.cold[i].next;
+            self.hot[i] = hot;
+            self.cold[i] = cold;
             idx
         } else {
-            self.slab.push(s);
-            (self.slab.len() - 1) as u32
+            self.hot.push(hot);
+            self.cold.push(cold);
+            (self.hot.len() - 1) as u32
         };
         let h = self.flow_hash(&FlowTuple::of(&s));
-        let (hasher, slab) = (&self.hasher, &self.slab);
-        self.index.insert(h, idx, |i| rehash(hasher, slab, i));
+        let (hasher, hot, v6) = (&self.hasher, &self.hot, &self.v6);
+        self.index.insert(h, idx, |i| rehash(hasher, hot, v6, i));
         self.len += 1;
         Some(idx)
     }
 
     /// Adds entry `idx` to the HA-id index under its `ha_id`.
     pub(crate) fn index_id(&mut self, idx: u32) {
-        let s = &mut self.slab[idx as usize];
-        if s.has(flag::ID_INDEXED) {
+        let i = idx as usize;
+        if self.hot[i].has(flag::ID_INDEXED) {
             return;
         }
-        s.flags |= flag::ID_INDEXED;
-        let h = self.id_hasher.hash_one(s.ha_id);
-        let (hasher, slab) = (&self.id_hasher, &self.slab);
-        self.id_index.insert_unique(h, idx, |&i| {
-            hasher.hash_one(slab.get(i as usize).map_or(0, |s| s.ha_id))
+        self.hot[i].flags |= flag::ID_INDEXED;
+        let h = self.id_hasher.hash_one(self.cold[i].ha_id);
+        let (hasher, cold) = (&self.id_hasher, &self.cold);
+        self.id_index.insert_unique(h, idx, |&j| {
+            hasher.hash_one(cold.get(j as usize).map_or(0, |c| c.ha_id))
         });
     }
 
     /// Removes entry `idx` from the HA-id index.
     pub(crate) fn unindex_id(&mut self, idx: u32) {
-        let Some(s) = self.slab.get_mut(idx as usize) else {
+        let i = idx as usize;
+        let Some(hot) = self.hot.get_mut(i) else {
             return;
         };
-        if !s.has(flag::ID_INDEXED) {
+        if !hot.has(flag::ID_INDEXED) {
             return;
         }
-        s.flags &= !flag::ID_INDEXED;
-        let h = self.id_hasher.hash_one(s.ha_id);
-        if let Ok(e) = self.id_index.find_entry(h, |&i| i == idx) {
+        hot.flags &= !flag::ID_INDEXED;
+        let h = self.id_hasher.hash_one(self.cold[i].ha_id);
+        if let Ok(e) = self.id_index.find_entry(h, |&j| j == idx) {
             e.remove();
         }
     }
@@ -283,8 +310,8 @@ impl Table {
     /// Empties the HA-id index (promotion), keeping the entries.
     pub(crate) fn clear_id_index(&mut self) {
         for &i in self.id_index.iter() {
-            if let Some(s) = self.slab.get_mut(i as usize) {
-                s.flags &= !flag::ID_INDEXED;
+            if let Some(h) = self.hot.get_mut(i as usize) {
+                h.flags &= !flag::ID_INDEXED;
             }
         }
         self.id_index = HashTable::new();
@@ -292,18 +319,16 @@ impl Table {
 
     /// Removes entry `idx` from the index, the wheel and the HA-id index, and frees it.
     pub(crate) fn remove(&mut self, idx: u32) -> Option<Session> {
-        let s = *self.slab.get(idx as usize)?;
-        if !s.has(flag::LIVE) {
-            return None;
-        }
+        let s = self.get(idx)?;
         self.unlink(idx);
         self.unindex_id(idx);
         let h = self.flow_hash(&FlowTuple::of(&s));
-        let (hasher, slab) = (&self.hasher, &self.slab);
-        self.index.remove(h, idx, |i| rehash(hasher, slab, i));
-        let slot = &mut self.slab[idx as usize];
-        slot.flags = 0;
-        slot.next = self.free_head;
+        let (hasher, hot, v6) = (&self.hasher, &self.hot, &self.v6);
+        self.index.remove(h, idx, |i| rehash(hasher, hot, v6, i));
+        let i = idx as usize;
+        entry::release(&self.hot[i], &mut self.v6);
+        self.hot[i].flags = 0;
+        self.cold[i].next = self.free_head;
         self.free_head = idx;
         self.len -= 1;
         Some(s)
@@ -317,36 +342,36 @@ impl Table {
         let slot = (due_tick % SLOTS as u64) as usize;
         let head = self.heads[slot];
         if head != NIL {
-            self.slab[head as usize].prev = idx;
+            self.cold[head as usize].prev = idx;
         }
-        let s = &mut self.slab[idx as usize];
-        s.prev = NIL;
-        s.next = head;
-        s.slot = slot as u16;
+        let c = &mut self.cold[idx as usize];
+        c.prev = NIL;
+        c.next = head;
+        c.slot = slot as u16;
         self.heads[slot] = idx;
     }
 
     /// Takes entry `idx` out of its wheel slot (no-op when not linked).
     pub(crate) fn unlink(&mut self, idx: u32) {
-        let Some(s) = self.slab.get(idx as usize) else {
+        let Some(c) = self.cold.get(idx as usize) else {
             return;
         };
-        if s.slot == NO_SLOT {
+        if c.slot == NO_SLOT {
             return;
         }
-        let (prev, next, slot) = (s.prev, s.next, s.slot as usize);
+        let (prev, next, slot) = (c.prev, c.next, c.slot as usize);
         if prev != NIL {
-            self.slab[prev as usize].next = next;
+            self.cold[prev as usize].next = next;
         } else if let Some(h) = self.heads.get_mut(slot) {
             *h = next;
         }
         if next != NIL {
-            self.slab[next as usize].prev = prev;
+            self.cold[next as usize].prev = prev;
         }
-        let s = &mut self.slab[idx as usize];
-        s.prev = NIL;
-        s.next = NIL;
-        s.slot = NO_SLOT;
+        let c = &mut self.cold[idx as usize];
+        c.prev = NIL;
+        c.next = NIL;
+        c.slot = NO_SLOT;
     }
 
     /// Detaches the whole list of the slot of `tick` and returns its entries.
@@ -355,108 +380,36 @@ impl Table {
         let mut cur = std::mem::replace(&mut self.heads[slot], NIL);
         while cur != NIL {
             out.push(cur);
-            let s = &mut self.slab[cur as usize];
-            let next = s.next;
-            s.prev = NIL;
-            s.next = NIL;
-            s.slot = NO_SLOT;
+            let c = &mut self.cold[cur as usize];
+            let next = c.next;
+            c.prev = NIL;
+            c.next = NIL;
+            c.slot = NO_SLOT;
             cur = next;
         }
     }
 
     /// Indices of every live entry.
     pub(crate) fn live(&self) -> impl Iterator<Item = u32> + '_ {
-        self.slab
+        self.hot
             .iter()
             .enumerate()
-            .filter(|(_, s)| s.has(flag::LIVE))
+            .filter(|(_, h)| h.has(flag::LIVE))
             .map(|(i, _)| i as u32)
     }
 
-    /// Bytes held by the table's allocations (slab, indexes, wheel).
+    /// Bytes held by the table's allocations (slabs, indexes, wheel).
     pub(crate) fn allocated_bytes(&self) -> usize {
-        self.slab.capacity() * size_of::<Session>()
+        self.hot.capacity() * size_of::<Hot>()
+            + self.cold.capacity() * size_of::<Cold>()
+            + self.v6.allocated_bytes()
             + self.index.allocation_size()
             + self.id_index.allocation_size()
             + self.heads.capacity() * size_of::<u32>()
     }
 }
 
-fn rehash(hasher: &FlowHasher, slab: &[Session], i: u32) -> u64 {
-    slab.get(i as usize).map_or(0, |s| hasher.hash(&FlowTuple::of(s)))
-}
-
-/// The seeded flow hash: the flow key normalized (lower address and port first, so both directions of a
-/// flow agree), then mixed by folded 64×64→128-bit multiplications with secret per-table keys (the
-/// construction of foldhash, specialised to the key's shape). Keys are chosen by whoever sends packets,
-/// hence the random seed.
-#[derive(Clone, Copy, Debug)]
-pub(crate) struct FlowHasher {
-    keys: [u64; 6],
-}
-
-#[inline]
-fn folded_multiply(a: u64, b: u64) -> u64 {
-    let p = u128::from(a) * u128::from(b);
-    (p as u64) ^ ((p >> 64) as u64)
-}
-
-impl FlowHasher {
-    /// Keys derived from `seed` (splitmix64).
-    pub(crate) fn new(seed: u64) -> Self {
-        let mut state = seed;
-        let mut next = || {
-            state = state.wrapping_add(0x9e37_79b9_7f4a_7c15);
-            let mut z = state;
-            z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
-            z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
-            z ^ (z >> 31)
-        };
-        Self {
-            keys: [next(), next(), next(), next(), next(), next()],
-        }
-    }
-
-    /// Hash of flow `t`, the same for both of its directions.
-    #[inline]
-    pub(crate) fn hash(&self, t: &FlowTuple) -> u64 {
-        let (a, ap, b, bp) = (t.src, t.src_port, t.dst, t.dst_port);
-        let (lo, lp, hi, hp) = if (a, ap) <= (b, bp) {
-            (a, ap, b, bp)
-        } else {
-            (b, bp, a, ap)
-        };
-        let k = &self.keys;
-        let tail = (u64::from(lp) << 32) | (u64::from(hp) << 16) | u64::from(t.proto);
-        let x = folded_multiply(lo as u64 ^ k[0], (lo >> 64) as u64 ^ k[1]);
-        let y = folded_multiply(hi as u64 ^ k[2], (hi >> 64) as u64 ^ k[3]);
-        folded_multiply(x ^ tail ^ k[4], y ^ k[5])
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn session_entry_is_compact() {
-        assert_eq!(size_of::<Session>(), 112);
-    }
-
-    #[test]
-    fn flow_hash_is_symmetric_and_seeded() {
-        let t = |proto, src, src_port, dst, dst_port| FlowTuple {
-            proto,
-            src,
-            src_port,
-            dst,
-            dst_port,
-        };
-        let h = FlowHasher::new(1);
-        let fwd = h.hash(&t(6, 1, 10, 2, 20));
-        assert_eq!(fwd, h.hash(&t(6, 2, 20, 1, 10)));
-        assert_ne!(fwd, h.hash(&t(17, 1, 10, 2, 20)));
-        assert_ne!(fwd, h.hash(&t(6, 1, 20, 2, 10)));
-        assert_ne!(fwd, FlowHasher::new(2).hash(&t(6, 1, 10, 2, 20)));
-    }
+fn rehash(hasher: &FlowHasher, hot: &[Hot], v6: &V6Store, i: u32) -> u64 {
+    hot.get(i as usize)
+        .map_or(0, |h| hasher.hash(&FlowTuple::of_entry(h, v6)))
 }

@@ -367,3 +367,29 @@ proptest! {
         }
     }
 }
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(512))]
+
+    /// The fast path for plain ACKs on open sessions decides and updates exactly as the general path.
+    #[test]
+    fn open_ack_fast_path_equals_general_path(
+        relearn in any::<bool>(),
+        segs in prop::collection::vec(arb_seg(), 1..60),
+    ) {
+        let mut t = TcpState::from_syn(&seg(S, 999, 0, 0, 65535));
+        let _ = t.on_segment(Side::Responder, &seg(S | A, 4999, 1000, 0, 65535));
+        let _ = t.on_segment(Side::Initiator, &seg(A, 1000, 5000, 0, 65535));
+        if relearn {
+            t.start_relearn();
+        }
+        for (resp, s) in segs {
+            let side = if resp { Side::Responder } else { Side::Initiator };
+            let mut general = t;
+            let expected = general.on_any_segment(side, &s);
+            let got = t.on_segment(side, &s);
+            prop_assert_eq!(got, expected);
+            prop_assert_eq!(t, general);
+        }
+    }
+}

@@ -14,7 +14,7 @@ fn parses_ipv4_tcp_syn_with_options() {
     spec.mss = Some(1460);
     let p = spec.build();
     let info = parse(&p).unwrap();
-    assert_eq!(info.src, "10.0.0.10".parse::<IpAddr>().unwrap());
+    assert_eq!(info.src(), "10.0.0.10".parse::<IpAddr>().unwrap());
     assert_eq!(info.proto, ip_proto::TCP);
     assert_eq!(info.ip_len as usize, p.len());
     let L4Info::Tcp(t) = info.l4 else {
@@ -46,7 +46,7 @@ fn parses_udp_v4_and_v6() {
     );
     let p6 = build::udp(sa("[2001:db8::1]:5000"), sa("[2001:db8::2]:53"), 3);
     let info = parse(&p6).unwrap();
-    assert!(info.src.is_ipv6());
+    assert!(info.is_ipv6());
     assert_eq!(
         info.l4,
         L4Info::Udp {
@@ -54,4 +54,51 @@ fn parses_udp_v4_and_v6() {
             dst_port: 53
         }
     );
+}
+
+mod fast_path {
+    use proptest::prelude::*;
+
+    use super::*;
+
+    fn samples() -> Vec<Vec<u8>> {
+        vec![
+            build::tcp(sa("10.0.0.1:1000"), sa("10.0.0.2:80"), TcpFlags::ACK, 7, 9, 40),
+            build::tcp(
+                sa("10.0.0.1:1000"),
+                sa("10.0.0.2:80"),
+                TcpFlags::FIN | TcpFlags::ACK,
+                7,
+                9,
+                0,
+            ),
+            build::syn(sa("10.0.0.1:1000"), sa("10.0.0.2:80"), 7),
+            build::udp(sa("10.0.0.1:1000"), sa("10.0.0.2:53"), 12),
+            build::udp(sa("[2001:db8::1]:5000"), sa("[2001:db8::2]:53"), 3),
+            build::icmp_echo("10.0.0.1".parse().unwrap(), "10.0.0.2".parse().unwrap()),
+        ]
+    }
+
+    proptest! {
+        /// Whenever the plain-IPv4 shortcut answers, it answers what the general parser answers; and
+        /// `parse` always equals the general parser.
+        #[test]
+        fn shortcut_agrees_with_the_general_parser(
+            which in 0usize..6,
+            edits in prop::collection::vec((0usize..80, any::<u8>()), 0..4),
+            cut in 0usize..100,
+        ) {
+            let mut p = samples()[which].clone();
+            for (at, byte) in edits {
+                if let Some(b) = p.get_mut(at) {
+                    *b = byte;
+                }
+            }
+            p.truncate(p.len().saturating_sub(cut % 8));
+            if let Some(fast) = parse_plain_v4(&p) {
+                prop_assert_eq!(Ok(fast), parse_any(&p));
+            }
+            prop_assert_eq!(parse(&p), parse_any(&p));
+        }
+    }
 }
