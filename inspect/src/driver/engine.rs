@@ -8,7 +8,7 @@ use std::collections::HashSet;
 use super::{Backend, DataPlaneError, DataPlaneHandle, FlowId, Shard, WorkerStatus};
 use crate::acl::AclStatus;
 use crate::config::EngineConfig;
-use crate::engine::Engine;
+use crate::engine::{BatchPacket, Engine};
 use crate::record::{HaSessionId, SessionRecord};
 use crate::status::{EngineEvent, EngineStats, HaRole, SessionStatus, Verdict};
 use timebase::Instant;
@@ -45,6 +45,12 @@ impl Shard for Engine {
 
     fn process(&mut self, now: Instant, packet: &[u8], ingress: Option<u16>, egress: Option<u16>) -> bool {
         matches!(Self::process(self, now, packet, ingress, egress), Verdict::Accept)
+    }
+
+    fn process_batch(&mut self, now: Instant, packets: &[BatchPacket<'_>], accepted: &mut Vec<bool>) {
+        let mut verdicts = Vec::with_capacity(packets.len());
+        Self::process_batch(self, now, packets, &mut verdicts);
+        accepted.extend(verdicts.iter().map(|v| matches!(v, Verdict::Accept)));
     }
 
     fn handle_timeout(&mut self, now: Instant) {

@@ -35,6 +35,7 @@ pub use rules::{Backend, BackendChoice};
 pub use steer::FlowId;
 pub use worker::WorkerCounters;
 
+use crate::engine::BatchPacket;
 use rules::{InstalledRules, RuleSpec};
 use steer::Steering;
 use worker::{Command, Job, Worker, WorkerContext};
@@ -54,6 +55,15 @@ pub trait Shard: Send + 'static {
     fn queued_interfaces(cfg: &Self::Config) -> Vec<u16>;
     /// Judges one packet (from its IP header on); true = accept.
     fn process(&mut self, now: Instant, packet: &[u8], ingress: Option<u16>, egress: Option<u16>) -> bool;
+    /// Judges a batch of packets in order, pushing one decision (true = accept) per packet onto
+    /// `accepted`. The default judges them one by one.
+    fn process_batch(&mut self, now: Instant, packets: &[BatchPacket<'_>], accepted: &mut Vec<bool>) {
+        accepted.extend(
+            packets
+                .iter()
+                .map(|p| self.process(now, p.bytes, p.ingress, p.egress)),
+        );
+    }
     /// Runs expired timers.
     fn handle_timeout(&mut self, now: Instant);
     /// The next deadline.

@@ -248,18 +248,19 @@ impl NfQueue {
         Ok(())
     }
 
-    /// Receives one datagram without blocking; `Ok(None)` when nothing is waiting.
+    /// Receives one datagram without blocking into the start of `buf`; returns its length and what it
+    /// held, or `Ok(None)` when nothing is waiting.
     ///
     /// `ENOBUFS` (the socket overflowed and the kernel lost messages; those packets were dropped, or
     /// accepted in fail-open mode) is returned as an error for the caller to count.
-    pub(crate) fn try_recv<'b>(&self, buf: &'b mut [u8]) -> Result<Option<Received<'b>>, Errno> {
+    pub(crate) fn try_recv<'b>(&self, buf: &'b mut [u8]) -> Result<Option<(usize, Received<'b>)>, Errno> {
         let n = match recv(self.fd.as_raw_fd(), buf, MsgFlags::MSG_DONTWAIT) {
-            Ok(n) => n,
+            Ok(n) => n.min(buf.len()),
             Err(Errno::EAGAIN) => return Ok(None),
             Err(e) => return Err(e),
         };
-        let buf: &'b [u8] = &buf[..n.min(buf.len())];
-        Ok(Some(parse_datagram(buf)))
+        let buf: &'b [u8] = &buf[..n];
+        Ok(Some((n, parse_datagram(buf))))
     }
 
     /// Sets the verdict (`NF_DROP`, `NF_ACCEPT`, [`nf_queue`]) of one packet.

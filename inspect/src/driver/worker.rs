@@ -1,8 +1,9 @@
 //! One NFQUEUE worker: an OS thread that owns one queue and one engine shard.
 //!
 //! Loop: `poll` the queue socket and the wake-up socket with a timeout that ends at the engine's next
-//! deadline (capped); read up to [`BATCH_MAX`] packets without blocking, judge each with the shard,
-//! send the drops one by one and then a single batch accept for everything else; run
+//! deadline (capped); read up to [`BATCH_MAX`] packets without blocking into one arena, judge them
+//! together with [`Shard::process_batch`] (which overlaps their session lookups), send the drops one by
+//! one and then a single batch accept for everything else; run
 //! `handle_timeout` when due; move engine events to the bounded event channel (never blocking: a full
 //! channel counts the lost event); serve control-plane commands.
 
@@ -20,9 +21,23 @@ use super::Shard;
 use super::ifmap::IfMap;
 use super::nfqueue::{NF_ACCEPT, NF_DROP, NfQueue, RECV_BUF_LEN, Received, nf_queue};
 use super::steer::{PRUNE_INTERVAL, Steering};
+use crate::engine::BatchPacket;
 
 /// Most packets judged per wake-up before verdicts are flushed.
 pub(crate) const BATCH_MAX: usize = 128;
+/// Receive arena of one batch: every receive needs [`RECV_BUF_LEN`] free bytes (a datagram may carry a
+/// 64 KiB packet), so a batch ends early only when the arena holds several large packets.
+const ARENA_LEN: usize = 4 * RECV_BUF_LEN;
+
+/// A received packet waiting for the batch to be judged: where it lies in the arena.
+struct Pending {
+    /// Its entry in the verdict list.
+    slot: usize,
+    start: usize,
+    len: usize,
+    ingress: Option<u16>,
+    egress: Option<u16>,
+}
 /// Longest sleep when the engine has no deadline (commands wake the worker through its socket).
 const MAX_WAIT_MS: u16 = 1000;
 
@@ -108,7 +123,7 @@ pub(crate) struct Worker<S: Shard> {
 impl<S: Shard> Worker<S> {
     /// Runs until a `Stop` command arrives or the command channel closes.
     pub(crate) fn run(mut self) {
-        let mut buf = vec![0u8; RECV_BUF_LEN];
+        let mut buf = vec![0u8; ARENA_LEN];
         let mut verdicts: Vec<(u32, Decision)> = Vec::with_capacity(BATCH_MAX);
         let mut next_prune = self.clock.now();
         loop {
@@ -167,14 +182,19 @@ impl<S: Shard> Worker<S> {
         }
     }
 
-    /// Reads and judges up to [`BATCH_MAX`] packets, then sends their verdicts.
-    fn read_batch(&mut self, buf: &mut [u8], verdicts: &mut Vec<(u32, Decision)>) {
+    /// Reads up to [`BATCH_MAX`] packets into `arena`, judges them as one batch, then sends their verdicts.
+    fn read_batch(&mut self, arena: &mut [u8], verdicts: &mut Vec<(u32, Decision)>) {
         verdicts.clear();
         let now = self.clock.now();
-        while verdicts.len() < BATCH_MAX {
-            match self.queue.try_recv(buf) {
+        let mut pending: Vec<Pending> = Vec::with_capacity(BATCH_MAX);
+        let mut used = 0;
+        while verdicts.len() < BATCH_MAX && arena.len() - used >= RECV_BUF_LEN {
+            let base = arena.as_ptr() as usize;
+            match self.queue.try_recv(&mut arena[used..]) {
                 Ok(None) => break,
-                Ok(Some(Received::Packet(p))) => {
+                Ok(Some((n, Received::Packet(p)))) => {
+                    let start = p.payload.as_ptr() as usize - base;
+                    let len = p.payload.len();
                     let c = &mut self.ctx.counters;
                     c.packets += 1;
                     let ingress = self.ctx.ifmap.lookup_or_refresh(p.indev, now);
@@ -188,17 +208,25 @@ impl<S: Shard> Worker<S> {
                     {
                         self.ctx.counters.steered += 1;
                         verdicts.push((p.id, Decision::Steer));
-                        continue;
+                    } else {
+                        pending.push(Pending {
+                            slot: verdicts.len(),
+                            start,
+                            len,
+                            ingress,
+                            egress,
+                        });
+                        verdicts.push((p.id, Decision::Drop));
                     }
-                    let accept = self.shard.process(now, p.payload, ingress, egress);
-                    verdicts.push((p.id, if accept { Decision::Accept } else { Decision::Drop }));
+                    // The next datagram goes after this one, 8-byte aligned.
+                    used = (used + n).next_multiple_of(8);
                 }
-                Ok(Some(Received::Error(code))) => {
+                Ok(Some((_, Received::Error(code)))) => {
                     if code != 0 {
                         self.ctx.counters.kernel_errors += 1;
                     }
                 }
-                Ok(Some(Received::Other)) => self.ctx.counters.other_messages += 1,
+                Ok(Some((_, Received::Other))) => self.ctx.counters.other_messages += 1,
                 Err(Errno::ENOBUFS) => self.ctx.counters.overruns += 1,
                 Err(Errno::EINTR) => {}
                 Err(e) => {
@@ -206,6 +234,21 @@ impl<S: Shard> Worker<S> {
                     tracing::debug!(target: "debug.ip.inspect", "queue {} recv: {e}", self.ctx.queue);
                     break;
                 }
+            }
+        }
+        let batch: Vec<BatchPacket<'_>> = pending
+            .iter()
+            .map(|q| BatchPacket {
+                bytes: arena.get(q.start..q.start + q.len).unwrap_or_default(),
+                ingress: q.ingress,
+                egress: q.egress,
+            })
+            .collect();
+        let mut accepted = Vec::with_capacity(batch.len());
+        self.shard.process_batch(now, &batch, &mut accepted);
+        for (q, ok) in pending.iter().zip(accepted) {
+            if ok {
+                verdicts[q.slot].1 = Decision::Accept;
             }
         }
         if verdicts.is_empty() {
