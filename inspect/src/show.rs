@@ -199,8 +199,17 @@ pub fn render_inspect_all(cfg: &EngineConfig, stats: Option<&EngineStats>) -> St
         );
         let _ = writeln!(
             out,
-            "  {} created, {} expired, {} reset, {} cleared",
-            st.created, st.expired, st.reset, st.cleared
+            "  {} created, {} expired, {} reset, {} cleared, {} half-open ended by max-incomplete{}",
+            st.created,
+            st.expired,
+            st.reset,
+            st.cleared,
+            st.half_open_deleted,
+            if st.half_open_aggressive {
+                " (aggressive)"
+            } else {
+                ""
+            }
         );
         let _ = writeln!(
             out,

@@ -27,7 +27,8 @@ pub enum DropReason {
     OutOfWindow,
     /// TCP flags impossible in the session's state.
     InvalidTcp,
-    /// Would open a session while `max-incomplete high` half-open sessions exist.
+    /// Would open a session while `max-incomplete high` half-open sessions exist and none of them could be
+    /// ended to make room.
     HalfOpenLimit,
     /// Would open a session while the shard holds `max_sessions`.
     SessionLimit,
@@ -181,8 +182,11 @@ pub struct EngineStats {
     pub standby_sessions: u64,
     /// HA sessions of this router (HA state ACTIVE).
     pub ha_active_sessions: u64,
-    /// New sessions are being refused by `max-incomplete` until the half-open count falls below `low`.
-    pub half_open_blocking: bool,
+    /// `max-incomplete` aggressive mode: `high` half-open sessions were reached, and each new half-open
+    /// session ends the oldest one until the count falls below `low`.
+    pub half_open_aggressive: bool,
+    /// Half-open sessions ended by `max-incomplete` to make room for new ones.
+    pub half_open_deleted: u64,
     /// Sessions created by traffic.
     pub created: u64,
     /// Sessions removed by their timers.
@@ -228,7 +232,8 @@ impl EngineStats {
         self.half_open += o.half_open;
         self.standby_sessions += o.standby_sessions;
         self.ha_active_sessions += o.ha_active_sessions;
-        self.half_open_blocking |= o.half_open_blocking;
+        self.half_open_aggressive |= o.half_open_aggressive;
+        self.half_open_deleted += o.half_open_deleted;
         self.created += o.created;
         self.expired += o.expired;
         self.reset += o.reset;

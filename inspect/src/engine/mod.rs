@@ -37,7 +37,9 @@
 //! out by creation time), [`EngineEvent::HaDelete`] when they end. HA ids are `slot * shard_count + shard_index`, unique among
 //! the live sessions of all shards.
 
+mod batch;
 mod compiled;
+mod half_open;
 mod standby;
 
 use std::collections::VecDeque;
@@ -51,65 +53,17 @@ use crate::record::{FlowKey, HaSessionId, L4Proto, RuleDirection, SessionRecord,
 use crate::status::{
     AuditLine, DropReason, EngineEvent, EngineStats, HaRole, HaState, SessionStatus, Verdict,
 };
-use crate::table::{FlowTuple, Hot, NIL, Session, TICK_MS, Table, flag};
+use crate::table::{FlowTuple, Hot, Session, TICK_MS, Table, flag};
 use crate::tcp::{Side, SisState, TcpState, TcpVerdict};
-use crate::wire::{self, L4Info, PacketInfo, ip_proto};
+use crate::wire::{L4Info, PacketInfo, ip_proto};
 
+pub use batch::{BATCH_LANES, BatchPacket};
+use batch::{Classified, flow_of};
 use compiled::{Binding, Compiled, dir_index};
 pub use standby::session_digest;
 
 /// Most events held before the oldest are dropped (and counted).
 pub const MAX_EVENTS: usize = 1 << 20;
-
-/// Packets whose lookups [`Engine::process_batch`] overlaps.
-pub const BATCH_LANES: usize = 16;
-
-/// One packet of a batch for [`Engine::process_batch`]: its bytes (from the IP header) and the interfaces
-/// it was forwarded between (as for [`Engine::process`]).
-#[derive(Clone, Copy, Debug)]
-pub struct BatchPacket<'a> {
-    /// The packet, from the IP header.
-    pub bytes: &'a [u8],
-    /// Interface it arrived on.
-    pub ingress: Option<u16>,
-    /// Interface it leaves by.
-    pub egress: Option<u16>,
-}
-
-/// A parsed packet with the hash of its flow (TCP and UDP; 0 otherwise).
-#[derive(Clone, Copy)]
-struct Classified {
-    /// `None` when the packet is malformed.
-    info: Option<PacketInfo>,
-    hash: u64,
-    /// The entry the flow index points at first (see [`Table::lookup_hinted`]), or [`NIL`].
-    hint: u32,
-}
-
-impl Classified {
-    const MALFORMED: Self = Self {
-        info: None,
-        hash: 0,
-        hint: NIL,
-    };
-}
-
-/// The flow of a TCP or UDP packet (other packets have none).
-#[inline]
-fn flow_of(info: &PacketInfo) -> Option<FlowTuple> {
-    let (src_port, dst_port) = match info.l4 {
-        L4Info::Tcp(t) => (t.src_port, t.dst_port),
-        L4Info::Udp { src_port, dst_port } => (src_port, dst_port),
-        L4Info::Fragment | L4Info::Icmp { .. } | L4Info::Other => return None,
-    };
-    Some(FlowTuple {
-        proto: info.proto,
-        src: info.src_key,
-        src_port,
-        dst: info.dst_key,
-        dst_port,
-    })
-}
 
 /// How a session ended.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -121,6 +75,8 @@ enum EndReason {
     HaRemoved,
     /// Flushed silently (`clear_ha_sessions`, replaced by a standby copy).
     Flushed,
+    /// The oldest half-open session, ended by `max-incomplete` to make room for a new one.
+    HalfOpenLimit,
 }
 
 /// One shard of the inspection engine. Sans-IO: packets and time go in, verdicts and events come out.
@@ -138,7 +94,10 @@ pub struct Engine {
     half_open: u64,
     standby: u64,
     ha_active: u64,
-    blocking: bool,
+    /// `max-incomplete` aggressive mode (see the `half_open` module).
+    aggressive: bool,
+    /// Half-open sessions in creation order while `max-incomplete` is configured: (entry, created_s).
+    half_open_queue: VecDeque<(u32, u32)>,
     now_ms: u64,
     scratch: Vec<u32>,
 }
@@ -197,7 +156,8 @@ impl Engine {
             half_open: 0,
             standby: 0,
             ha_active: 0,
-            blocking: false,
+            aggressive: false,
+            half_open_queue: VecDeque::new(),
             now_ms: 0,
             scratch: Vec::new(),
         }
@@ -208,7 +168,8 @@ impl Engine {
     pub fn reconfigure(&mut self, cfg: EngineConfig) {
         self.comp = Compiled::new(&cfg, Some(&self.comp));
         self.cfg = cfg;
-        self.update_blocking();
+        self.rebuild_half_open_queue();
+        self.update_aggressive();
         let live: Vec<u32> = self.table.live().collect();
         for idx in live {
             let due = self.due_ms(&self.table.session(idx));
@@ -262,45 +223,6 @@ impl Engine {
         self.observe(now);
         let classified = self.classify(packet);
         self.judge(&classified, ingress, egress)
-    }
-
-    /// Judges a batch of packets, in order, with the same result as calling [`process`](Self::process) on
-    /// each; pushes one verdict per packet onto `verdicts`.
-    ///
-    /// Faster than packet by packet on large session tables: the lookups of [`BATCH_LANES`] packets are
-    /// staged (parse and hash all, prefetch their index buckets; prefetch the entries the buckets point at;
-    /// then judge each), so their cache misses overlap instead of following one another.
-    pub fn process_batch(&mut self, now: Instant, packets: &[BatchPacket<'_>], verdicts: &mut Vec<Verdict>) {
-        self.observe(now);
-        verdicts.reserve(packets.len());
-        let mut lanes = [Classified::MALFORMED; BATCH_LANES];
-        for chunk in packets.chunks(BATCH_LANES) {
-            for (lane, p) in lanes.iter_mut().zip(chunk) {
-                *lane = self.classify(p.bytes);
-                self.table.prefetch_bucket(lane.hash);
-            }
-            for lane in &mut lanes[..chunk.len()] {
-                lane.hint = self.table.prefetch_entry(lane.hash);
-            }
-            for (lane, p) in lanes.iter().zip(chunk) {
-                let v = self.judge(lane, p.ingress, p.egress);
-                verdicts.push(v);
-            }
-        }
-    }
-
-    /// Parses a packet and hashes its flow.
-    #[inline]
-    fn classify(&self, packet: &[u8]) -> Classified {
-        let Ok(info) = wire::parse(packet) else {
-            return Classified::MALFORMED;
-        };
-        let hash = flow_of(&info).map_or(0, |t| self.table.flow_hash(&t));
-        Classified {
-            info: Some(info),
-            hash,
-            hint: NIL,
-        }
     }
 
     /// Judges one classified packet (the engine's clock is already advanced).
@@ -410,20 +332,6 @@ impl Engine {
         }
     }
 
-    fn update_blocking(&mut self) {
-        match self.cfg.max_incomplete_high {
-            None => self.blocking = false,
-            Some(high) => {
-                let low = self.cfg.max_incomplete_low.unwrap_or(high).min(high);
-                if self.half_open >= u64::from(high) {
-                    self.blocking = true;
-                } else if self.half_open < u64::from(low) {
-                    self.blocking = false;
-                }
-            }
-        }
-    }
-
     #[inline]
     fn session_packet(&mut self, idx: u32, side: Side, info: &PacketInfo) -> Verdict {
         let now32 = self.now32();
@@ -472,10 +380,11 @@ impl Engine {
         if was_half != is_half {
             if is_half {
                 self.half_open += 1;
+                self.note_half_open(idx, s.created_s);
             } else {
                 self.half_open = self.half_open.saturating_sub(1);
             }
-            self.update_blocking();
+            self.update_aggressive();
         }
         if s.tcp.sis == old_sis {
             return;
@@ -516,8 +425,7 @@ impl Engine {
         if self.table.len() >= self.cfg.max_sessions || self.table.is_full() {
             return self.drop_packet(DropReason::SessionLimit);
         }
-        self.update_blocking();
-        if self.blocking {
+        if !self.make_room_for_half_open() {
             return self.drop_packet(DropReason::HalfOpenLimit);
         }
         let ha = b.ha && self.role == HaRole::Active;
@@ -557,7 +465,10 @@ impl Engine {
         let due = self.due_ms(&s);
         self.table.link(idx, due);
         self.account(&s, true);
-        self.update_blocking();
+        if Self::is_half_open(&s) {
+            self.note_half_open(idx, s.created_s);
+        }
+        self.update_aggressive();
         self.stats.created += 1;
         self.stats.session_packets += 1;
         if ha {
@@ -675,12 +586,15 @@ impl Engine {
     fn end_session(&mut self, idx: u32, reason: EndReason) {
         let Some(s) = self.table.remove(idx) else { return };
         self.account(&s, false);
-        self.update_blocking();
+        // Making room is one step: the new session follows at once, so the mode must not flap here.
+        if reason != EndReason::HalfOpenLimit {
+            self.update_aggressive();
+        }
         match reason {
             EndReason::Expired => self.stats.expired += 1,
             EndReason::Reset => self.stats.reset += 1,
             EndReason::Cleared => self.stats.cleared += 1,
-            EndReason::HaRemoved | EndReason::Flushed => {}
+            EndReason::HaRemoved | EndReason::Flushed | EndReason::HalfOpenLimit => {}
         }
         if reason == EndReason::Flushed {
             return;
@@ -829,7 +743,7 @@ impl Engine {
         st.half_open = self.half_open;
         st.standby_sessions = self.standby;
         st.ha_active_sessions = self.ha_active;
-        st.half_open_blocking = self.blocking;
+        st.half_open_aggressive = self.aggressive;
         st.table_bytes = self.table.allocated_bytes() as u64;
         st
     }

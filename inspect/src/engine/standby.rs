@@ -83,11 +83,14 @@ impl Engine {
             let s = e;
             self.table.set(idx, &s);
             self.account(&s, true);
+            if Self::is_half_open(&s) {
+                self.note_half_open(idx, s.created_s);
+            }
             let due = self.due_ms(&s);
             self.table.link(idx, due);
             promoted += 1;
         }
-        self.update_blocking();
+        self.update_aggressive();
         self.stats.promoted += promoted;
         self.push_event(EngineEvent::HaPromoted { sessions: promoted });
         self.push_event(EngineEvent::Audit(AuditLine {

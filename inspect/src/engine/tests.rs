@@ -233,67 +233,107 @@ fn icmp_is_acl_judged_and_never_inspected() {
     );
 }
 
-#[test]
-fn half_open_limit_refuses_then_recovers_below_low() {
-    let mut cfg = seed_config();
-    cfg.max_incomplete_high = Some(4);
-    cfg.max_incomplete_low = Some(2);
-    let mut e = Engine::new(cfg, 7);
-    for p in 0..4u16 {
-        let v = e.process(
-            t(0),
-            &build::syn(sa(&format!("10.0.0.10:{}", 1000 + p)), sa("211.0.0.10:80"), 1),
-            IN,
-            OUT,
-        );
-        assert_eq!(v, Verdict::Accept);
-    }
-    let v = e.process(
-        t(0),
-        &build::syn(sa("10.0.0.10:2000"), sa("211.0.0.10:80"), 1),
-        IN,
-        OUT,
-    );
-    assert_eq!(v, Verdict::Drop(DropReason::HalfOpenLimit));
-    assert!(e.stats().half_open_blocking);
-    // Complete two handshakes: 2 half-open left, still >= low, still blocking.
-    for p in 0..2u16 {
-        let c = sa(&format!("10.0.0.10:{}", 1000 + p));
-        let s = sa("211.0.0.10:80");
-        e.process(
-            t(1),
-            &build::tcp(s, c, TcpFlags::SYN | TcpFlags::ACK, 9, 2, 0),
-            OUT,
-            IN,
-        );
-        e.process(t(1), &build::tcp(c, s, TcpFlags::ACK, 2, 10, 0), IN, OUT);
-    }
-    assert_eq!(e.stats().half_open, 2);
-    let v = e.process(
-        t(2),
-        &build::syn(sa("10.0.0.10:2001"), sa("211.0.0.10:80"), 1),
-        IN,
-        OUT,
-    );
-    assert_eq!(v, Verdict::Drop(DropReason::HalfOpenLimit));
-    // One more completes: 1 < low, new sessions allowed again.
-    let c = sa("10.0.0.10:1002");
+fn syn_from(port: u16) -> Vec<u8> {
+    build::syn(sa(&format!("10.0.0.10:{port}")), sa("211.0.0.10:80"), 1)
+}
+
+/// Completes the handshake of the session opened by `syn_from(port)`.
+fn complete(e: &mut Engine, at: Instant, port: u16) {
+    let c = sa(&format!("10.0.0.10:{port}"));
     let s = sa("211.0.0.10:80");
     e.process(
-        t(3),
+        at,
         &build::tcp(s, c, TcpFlags::SYN | TcpFlags::ACK, 9, 2, 0),
         OUT,
         IN,
     );
-    e.process(t(3), &build::tcp(c, s, TcpFlags::ACK, 2, 10, 0), IN, OUT);
-    let v = e.process(
-        t(4),
-        &build::syn(sa("10.0.0.10:2002"), sa("211.0.0.10:80"), 1),
-        IN,
-        OUT,
+    e.process(at, &build::tcp(c, s, TcpFlags::ACK, 2, 10, 0), IN, OUT);
+}
+
+fn alerts(e: &mut Engine) -> Vec<String> {
+    std::iter::from_fn(|| e.poll_event())
+        .filter_map(|ev| match ev {
+            EngineEvent::Audit(a) if a.text.starts_with("%FW-4-ALERT") => Some(a.text),
+            _ => None,
+        })
+        .collect()
+}
+
+#[test]
+fn half_open_limit_ends_the_oldest_half_open_sessions_until_below_low() {
+    let mut cfg = seed_config();
+    cfg.max_incomplete_high = Some(4);
+    cfg.max_incomplete_low = Some(2);
+    let mut e = Engine::new(cfg, 7);
+    // Sessions 1000..1003, one second apart; 1000 completes, so it is not half-open.
+    for p in 0..3u16 {
+        let at = t(1000 * u64::from(p));
+        assert_eq!(e.process(at, &syn_from(1000 + p), IN, OUT), Verdict::Accept);
+    }
+    complete(&mut e, t(3000), 1000);
+    assert_eq!(e.process(t(3000), &syn_from(1003), IN, OUT), Verdict::Accept);
+    assert_eq!(e.stats().half_open, 3);
+    assert!(alerts(&mut e).is_empty());
+    // The fourth half-open session reaches `high`: aggressive from now on.
+    assert_eq!(e.process(t(5000), &syn_from(1004), IN, OUT), Verdict::Accept);
+    assert!(e.stats().half_open_aggressive);
+    assert_eq!(
+        alerts(&mut e),
+        ["%FW-4-ALERT_ON: getting aggressive, count (4/4)"]
     );
-    assert_eq!(v, Verdict::Accept);
-    assert_eq!(e.stats().drops.half_open_limit, 2);
+    // A flood: each new SYN ends the oldest half-open session (1001, 1002, ...); the count stays at high
+    // and the established session is never touched.
+    for p in 0..10u16 {
+        assert_eq!(e.process(t(6000), &syn_from(2000 + p), IN, OUT), Verdict::Accept);
+        assert_eq!(e.stats().half_open, 4);
+    }
+    let st = e.stats();
+    assert_eq!(st.half_open_deleted, 10);
+    assert_eq!(st.drops.half_open_limit, 0);
+    let mut live: Vec<u16> = e.sessions(t(6000)).iter().map(|s| s.initiator.port()).collect();
+    live.sort_unstable();
+    assert_eq!(live, [1000, 2006, 2007, 2008, 2009]);
+    // Handshakes complete: 2 half-open is not below low (2), 1 is: calm again.
+    complete(&mut e, t(7000), 2006);
+    complete(&mut e, t(7000), 2007);
+    assert!(e.stats().half_open_aggressive);
+    complete(&mut e, t(7000), 2008);
+    assert!(!e.stats().half_open_aggressive);
+    assert_eq!(alerts(&mut e), ["%FW-4-ALERT_OFF: calming down, count (1/2)"]);
+    // Calm: new sessions are added without ending any.
+    assert_eq!(e.process(t(8000), &syn_from(3000), IN, OUT), Verdict::Accept);
+    assert_eq!(e.stats().half_open_deleted, 10);
+    assert_eq!(e.stats().half_open, 2);
+}
+
+#[test]
+fn half_open_queue_stays_bounded_when_sessions_complete() {
+    let mut cfg = seed_config();
+    cfg.max_incomplete_high = Some(1_000);
+    let mut e = Engine::new(cfg, 7);
+    for p in 0..5_000u16 {
+        e.process(t(1), &syn_from(10_000 + p), IN, OUT);
+        complete(&mut e, t(1), 10_000 + p);
+        while e.poll_event().is_some() {}
+    }
+    assert_eq!(e.stats().half_open, 0);
+    assert!(e.half_open_queue.len() <= 64 + 1, "{}", e.half_open_queue.len());
+}
+
+#[test]
+fn half_open_limit_set_later_covers_older_sessions() {
+    let mut e = Engine::new(seed_config(), 7);
+    for p in 0..3u16 {
+        e.process(t(1000 * u64::from(p)), &syn_from(1000 + p), IN, OUT);
+    }
+    let mut cfg = seed_config();
+    cfg.max_incomplete_high = Some(3);
+    e.reconfigure(cfg);
+    assert!(e.stats().half_open_aggressive);
+    assert_eq!(e.process(t(5000), &syn_from(2000), IN, OUT), Verdict::Accept);
+    let mut ports: Vec<u16> = e.sessions(t(5000)).iter().map(|s| s.initiator.port()).collect();
+    ports.sort_unstable();
+    assert_eq!(ports, [1001, 1002, 2000]);
 }
 
 #[test]

@@ -142,7 +142,7 @@ Interface Configuration
 
 Session counters
   3 sessions (1 half-open, 3 HA active, 0 standby)
-  3 created, 0 expired, 0 reset, 0 cleared
+  3 created, 0 expired, 0 reset, 0 cleared, 0 half-open ended by max-incomplete
   8 packets: 8 through sessions, 3 judged by ACLs, 0 non-first fragments
   Drops: 0 malformed, 0 ACL, 0 out-of-window, 0 invalid TCP, 0 half-open limit, 0 session limit
 "

@@ -1,0 +1,101 @@
+//! Batched judging: [`Engine::process_batch`] stages the lookups of several packets so that their cache
+//! misses overlap (parse and hash all, prefetch the index buckets; prefetch the entries; then judge each in
+//! order, exactly as [`Engine::process`] would).
+
+use timebase::Instant;
+
+use super::Engine;
+use crate::status::Verdict;
+use crate::table::{FlowTuple, NIL};
+use crate::wire::{self, L4Info, PacketInfo};
+
+/// Packets whose lookups [`Engine::process_batch`] overlaps.
+pub const BATCH_LANES: usize = 16;
+
+/// One packet of a batch for [`Engine::process_batch`]: its bytes (from the IP header) and the interfaces
+/// it was forwarded between (as for [`Engine::process`]).
+#[derive(Clone, Copy, Debug)]
+pub struct BatchPacket<'a> {
+    /// The packet, from the IP header.
+    pub bytes: &'a [u8],
+    /// Interface it arrived on.
+    pub ingress: Option<u16>,
+    /// Interface it leaves by.
+    pub egress: Option<u16>,
+}
+
+/// A parsed packet with the hash of its flow (TCP and UDP; 0 otherwise).
+#[derive(Clone, Copy)]
+pub(super) struct Classified {
+    /// `None` when the packet is malformed.
+    pub(super) info: Option<PacketInfo>,
+    pub(super) hash: u64,
+    /// The entry the flow index points at first (see [`Table::lookup_hinted`]), or [`NIL`].
+    pub(super) hint: u32,
+}
+
+impl Classified {
+    pub(super) const MALFORMED: Self = Self {
+        info: None,
+        hash: 0,
+        hint: NIL,
+    };
+}
+
+/// The flow of a TCP or UDP packet (other packets have none).
+#[inline]
+pub(super) fn flow_of(info: &PacketInfo) -> Option<FlowTuple> {
+    let (src_port, dst_port) = match info.l4 {
+        L4Info::Tcp(t) => (t.src_port, t.dst_port),
+        L4Info::Udp { src_port, dst_port } => (src_port, dst_port),
+        L4Info::Fragment | L4Info::Icmp { .. } | L4Info::Other => return None,
+    };
+    Some(FlowTuple {
+        proto: info.proto,
+        src: info.src_key,
+        src_port,
+        dst: info.dst_key,
+        dst_port,
+    })
+}
+
+impl Engine {
+    /// Judges a batch of packets, in order, with the same result as calling [`process`](Self::process) on
+    /// each; pushes one verdict per packet onto `verdicts`.
+    ///
+    /// Faster than packet by packet on large session tables: the lookups of [`BATCH_LANES`] packets are
+    /// staged (parse and hash all, prefetch their index buckets; prefetch the entries the buckets point at;
+    /// then judge each), so their cache misses overlap instead of following one another.
+    pub fn process_batch(&mut self, now: Instant, packets: &[BatchPacket<'_>], verdicts: &mut Vec<Verdict>) {
+        self.observe(now);
+        verdicts.reserve(packets.len());
+        let mut lanes = [Classified::MALFORMED; BATCH_LANES];
+        for chunk in packets.chunks(BATCH_LANES) {
+            for (lane, p) in lanes.iter_mut().zip(chunk) {
+                *lane = self.classify(p.bytes);
+                self.table.prefetch_bucket(lane.hash);
+            }
+            for lane in &mut lanes[..chunk.len()] {
+                lane.hint = self.table.prefetch_entry(lane.hash);
+            }
+            for (lane, p) in lanes.iter().zip(chunk) {
+                let v = self.judge(lane, p.ingress, p.egress);
+                verdicts.push(v);
+            }
+        }
+    }
+
+    /// Parses a packet and hashes its flow.
+    #[inline]
+    pub(super) fn classify(&self, packet: &[u8]) -> Classified {
+        let Ok(info) = wire::parse(packet) else {
+            return Classified::MALFORMED;
+        };
+        let hash = flow_of(&info).map_or(0, |t| self.table.flow_hash(&t));
+        Classified {
+            info: Some(info),
+            hash,
+            hint: NIL,
+        }
+    }
+}
