@@ -8,6 +8,9 @@
 //!    (as in `ipc_bench`) the ceiling is at most twice that.
 //! 2. The same through two `ipc::Association` cores (envelope, sequence window, optional HMAC,
 //!    bundling), fed 256-message batches as the driver feeds them under load.
+//!
+//! Rates are per second of this thread's CPU time (`/proc/thread-self/schedstat`), so other load on
+//! the machine does not distort them (wall-clock rates are printed alongside).
 //! 3. The cost of the hex formatting dcsctp 0.1.16 performs on every sent and received packet
 //!    (`dcsctp::logging::log_packet`, unconditional), reproduced here byte for byte, in ns per byte.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
@@ -18,6 +21,29 @@ use std::time::{Duration, Instant as WallInstant};
 use dcsctp::api::{DcSctpSocket, Message, Options, PpId, SendOptions, SocketEvent, SocketTime, StreamId};
 use ipc::{Action, Association, AssociationConfig, ClientId, IpcEvent, MessageKind};
 use timebase::Instant;
+
+/// CPU time this thread has run, from the scheduler's accounting (nanoseconds, first field).
+fn thread_cpu() -> Duration {
+    let s = std::fs::read_to_string("/proc/thread-self/schedstat").unwrap();
+    Duration::from_nanos(s.split_whitespace().next().unwrap().parse().unwrap())
+}
+
+/// Rates per CPU second and per wall second.
+struct Rate {
+    msgs: f64,
+    mbytes: f64,
+    cpu_share: f64,
+}
+
+fn rate(msgs: u64, bytes: u64, cpu0: Duration, wall0: WallInstant) -> Rate {
+    let cpu = (thread_cpu() - cpu0).as_secs_f64();
+    let wall = wall0.elapsed().as_secs_f64();
+    Rate {
+        msgs: msgs as f64 / cpu,
+        mbytes: bytes as f64 / cpu / 1e6,
+        cpu_share: cpu / wall,
+    }
+}
 
 fn socket_time(epoch: WallInstant) -> SocketTime {
     SocketTime::zero() + epoch.elapsed()
@@ -53,7 +79,7 @@ fn pump(a: &mut dyn DcSctpSocket, b: &mut dyn DcSctpSocket) -> bool {
     moved
 }
 
-fn bare_dcsctp(size: usize, run: Duration) -> (f64, f64) {
+fn bare_dcsctp(size: usize, run: Duration) -> Rate {
     let epoch = WallInstant::now();
     let mut a = dcsctp::new_socket("a", &options());
     let mut b = dcsctp::new_socket("b", &options());
@@ -61,6 +87,7 @@ fn bare_dcsctp(size: usize, run: Duration) -> (f64, f64) {
     while pump(a.as_mut(), b.as_mut()) {}
     let payload = vec![0x5a; size];
     let start = WallInstant::now();
+    let cpu0 = thread_cpu();
     let (mut got, mut bytes) = (0u64, 0u64);
     while start.elapsed() < run {
         while a.buffered_amount(StreamId(1)) < 512 * 1024 {
@@ -79,8 +106,7 @@ fn bare_dcsctp(size: usize, run: Duration) -> (f64, f64) {
         a.advance_time(now);
         b.advance_time(now);
     }
-    let secs = start.elapsed().as_secs_f64();
-    (got as f64 / secs, bytes as f64 / secs / 1e6)
+    rate(got, bytes, cpu0, start)
 }
 
 fn now_of(epoch: WallInstant) -> Instant {
@@ -116,7 +142,7 @@ fn pump_assoc(a: &mut Association, b: &mut Association, epoch: WallInstant, got:
     moved
 }
 
-fn association(size: usize, key: Option<&str>, bundle: usize, run: Duration) -> (f64, f64) {
+fn association(size: usize, key: Option<&str>, bundle: usize, run: Duration) -> Rate {
     let cfg = |l: &str, r: &str| {
         AssociationConfig::new(5000, 5000, vec![l.parse().unwrap()], vec![r.parse().unwrap()])
             .unwrap()
@@ -140,6 +166,7 @@ fn association(size: usize, key: Option<&str>, bundle: usize, run: Duration) -> 
     }
     let payload = vec![0x5a; size];
     let start = WallInstant::now();
+    let cpu0 = thread_cpu();
     got = (0, 0);
     while start.elapsed() < run {
         if a.send_room() >= 300 * 1024 {
@@ -154,14 +181,14 @@ fn association(size: usize, key: Option<&str>, bundle: usize, run: Duration) -> 
         a.handle_timeout(now);
         b.handle_timeout(now);
     }
-    let secs = start.elapsed().as_secs_f64();
-    (got.0 as f64 / secs, got.1 as f64 / secs / 1e6)
+    rate(got.0, got.1, cpu0, start)
 }
 
 /// The formatting `dcsctp::logging::log_packet` does for every packet, timed per byte.
 fn hex_cost_ns_per_byte() -> f64 {
     let packet = vec![0xa5u8; 1400];
     let start = WallInstant::now();
+    let cpu0 = thread_cpu();
     let mut n = 0u64;
     while start.elapsed() < Duration::from_millis(500) {
         let s = packet.iter().fold(String::new(), |mut out, c| {
@@ -171,7 +198,7 @@ fn hex_cost_ns_per_byte() -> f64 {
         std::hint::black_box(s);
         n += 1;
     }
-    start.elapsed().as_nanos() as f64 / (n as f64 * packet.len() as f64)
+    (thread_cpu() - cpu0).as_nanos() as f64 / (n as f64 * packet.len() as f64)
 }
 
 fn main() {
@@ -184,24 +211,36 @@ fn main() {
         "dcsctp per-packet hex formatting: {ns:.1} ns/byte -> {:.0} MB/s per core for one side",
         1e3 / ns
     );
-    println!("bare dcsctp pair, both ends on one thread:");
+    println!("bare dcsctp pair, both ends on one thread (per CPU second):");
     for size in [64usize, 1024, 65_536] {
-        let (mps, mbs) = bare_dcsctp(size, run);
-        println!("  {size:>6} B: {mps:>9.0} msg/s  {mbs:>6.1} MB/s");
+        let r = bare_dcsctp(size, run);
+        println!(
+            "  {size:>6} B: {:>9.0} msg/s  {:>6.1} MB/s   (thread had {:.0} % of a core)",
+            r.msgs,
+            r.mbytes,
+            r.cpu_share * 100.0
+        );
     }
-    println!("ipc::Association pair (256-message batches), both ends on one thread:");
-    for (key, bundle) in [
+    println!("ipc::Association pair (256-message batches), both ends on one thread (per CPU second):");
+    let configs = [
         (None, 0usize),
+        (None, 1400),
+        (None, 4096),
         (None, 16_384),
+        (None, 65_536),
         (Some("k"), 0),
         (Some("k"), 16_384),
-    ] {
+    ];
+    for (key, bundle) in configs {
         for size in [64usize, 1024] {
-            let (mps, mbs) = association(size, key, bundle, run);
+            let r = association(size, key, bundle, run);
             println!(
-                "  {size:>6} B  key {:<3}  bundle {:>5}: {mps:>9.0} msg/s  {mbs:>6.1} MB/s",
+                "  {size:>6} B  key {:<3}  bundle {:>5}: {:>9.0} msg/s  {:>6.1} MB/s   ({:.0} % of a core)",
                 if key.is_some() { "on" } else { "off" },
-                bundle
+                bundle,
+                r.msgs,
+                r.mbytes,
+                r.cpu_share * 100.0
             );
         }
     }
