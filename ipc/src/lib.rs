@@ -6,7 +6,9 @@
 //! behind the default-on `runtime` feature.
 //!
 //! * [`config`]: the validated [`AssociationConfig`] (IOS knobs, defaults, detection bounds).
-//! * [`envelope`], [`auth`]: the versioned message envelope, the hello, HMAC-SHA256 and the replay window.
+//! * [`envelope`], [`auth`]: the versioned message envelope, the bundle (several queued messages of one
+//!   stream in one SCTP user message, one tag, formed only under load), the hello, HMAC-SHA256 and the
+//!   replay window.
 //! * [`assoc`]: the sans-IO [`Association`] (userspace SCTP via dcsctp, hello, reconnect, restart
 //!   detection, two-pair path selection in [`path`]) with `handle_*` / `poll_*` inputs and outputs.
 //! * [`sim`]: the in-memory transport (seeded link with loss, delay, reordering, partitions) in virtual time.
@@ -15,7 +17,8 @@
 //!   packet paths, and transport selection.
 //!
 //! A message accepted by a send call is handed to SCTP (never dropped later for lack of room); SCTP
-//! delivers it or the association is reported down. Every refusal and every dropped input increments a
+//! delivers it, in order with the other messages of its stream, or the association is reported down.
+//! Sending never waits for more messages to fill a bundle. Every refusal and every dropped input increments a
 //! named counter.
 
 pub mod assoc;
