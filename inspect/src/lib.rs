@@ -15,7 +15,7 @@ pub mod config;
 pub mod engine;
 pub mod error;
 pub mod ha;
-mod prefetch;
+mod memhint;
 pub mod record;
 pub mod show;
 pub mod status;

@@ -57,7 +57,7 @@ use crate::table::{FlowTuple, Hot, Session, TICK_MS, Table, flag};
 use crate::tcp::{Side, SisState, TcpState, TcpVerdict};
 use crate::wire::{L4Info, PacketInfo, ip_proto};
 
-pub use batch::{BATCH_LANES, BatchPacket};
+pub use batch::BatchPacket;
 use batch::{Classified, flow_of};
 use compiled::{Binding, Compiled, dir_index};
 pub use standby::session_digest;

@@ -8,7 +8,7 @@
 //! probing them. The keys live in the slab; the index never stores them, so growing and deleting need the
 //! caller's `rehash` (the hash of the flow held by a slab index).
 
-use crate::prefetch;
+use crate::memhint;
 
 /// Bits of a bucket holding the slab index plus one.
 const IDX_BITS: u32 = 24;
@@ -56,7 +56,7 @@ impl FlowIndex {
     #[inline]
     pub(crate) fn prefetch(&self, hash: u64) {
         if let Some(b) = self.buckets.get(self.home(hash)) {
-            prefetch::read(b);
+            memhint::prefetch(b);
         }
     }
 
@@ -118,7 +118,10 @@ impl FlowIndex {
 
     fn grow(&mut self, rehash: &impl Fn(u32) -> u64) {
         let size = (self.buckets.len() * 2).max(MIN_BUCKETS);
-        let old = std::mem::replace(&mut self.buckets, vec![EMPTY; size]);
+        // Zeroed pages are only mapped when first written, so the advice comes in time.
+        let fresh = vec![EMPTY; size];
+        memhint::huge_pages(&fresh);
+        let old = std::mem::replace(&mut self.buckets, fresh);
         for b in old.into_iter().filter(|&b| b != EMPTY) {
             let hash = rehash(slab_index(b));
             self.place(encode(hash, slab_index(b)), self.home(hash));

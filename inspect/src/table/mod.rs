@@ -19,7 +19,7 @@ use std::hash::BuildHasher;
 use foldhash::fast::FixedState;
 use hashbrown::HashTable;
 
-use crate::prefetch;
+use crate::memhint;
 use crate::tcp::Side;
 use entry::{Cold, V6Store};
 pub(crate) use entry::{Hot, Session, addr_key, flag};
@@ -194,7 +194,7 @@ impl Table {
         match self.index.first_candidate(hash) {
             Some(i) => {
                 if let Some(h) = self.hot.get(i as usize) {
-                    prefetch::read(h);
+                    memhint::prefetch(h);
                 }
                 i
             }
@@ -266,6 +266,10 @@ impl Table {
             self.cold[i] = cold;
             idx
         } else {
+            if self.hot.len() == self.hot.capacity() {
+                memhint::grow(&mut self.hot, 64);
+                memhint::grow(&mut self.cold, 64);
+            }
             self.hot.push(hot);
             self.cold.push(cold);
             (self.hot.len() - 1) as u32
