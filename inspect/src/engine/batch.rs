@@ -5,6 +5,7 @@
 use timebase::Instant;
 
 use super::Engine;
+use crate::memhint;
 use crate::status::Verdict;
 use crate::table::{FlowTuple, NIL};
 use crate::wire::{self, L4Info, PacketInfo};
@@ -77,6 +78,11 @@ impl Engine {
         let mut ring = [Classified::MALFORMED; RING];
         let n = packets.len();
         for i in 0..n + 2 * DISTANCE {
+            if let Some(ahead) = packets.get(i + DISTANCE).and_then(|p| p.bytes.first()) {
+                // The headers of a packet a little further on (already cached when the data plane has
+                // just received it, but not always).
+                memhint::prefetch(ahead);
+            }
             if let Some(p) = packets.get(i) {
                 let c = self.classify(p.bytes);
                 self.table.prefetch_bucket(c.hash);
