@@ -226,7 +226,7 @@ impl Engine {
     }
 
     /// Judges one classified packet (the engine's clock is already advanced).
-    #[inline]
+    #[inline(always)]
     fn judge(&mut self, c: &Classified, ingress: Option<u16>, egress: Option<u16>) -> Verdict {
         self.stats.packets += 1;
         // The established-flow path, kept small; everything else is judged out of line.

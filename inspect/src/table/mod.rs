@@ -71,7 +71,7 @@ impl FlowTuple {
 }
 
 /// Which side of entry `hot` sent a packet of flow `t`, if the packet belongs to it.
-#[inline]
+#[inline(always)]
 fn side_of(hot: &Hot, v6: &V6Store, t: &FlowTuple) -> Option<Side> {
     if hot.proto != t.proto {
         return None;
@@ -204,7 +204,7 @@ impl Table {
 
     /// [`lookup_hashed`](Self::lookup_hashed) trying entry `hint` first: a live entry holding `t`'s flow
     /// is the only one (keys are unique among live entries), wherever the index has moved it since.
-    #[inline]
+    #[inline(always)]
     pub(crate) fn lookup_hinted(&self, t: &FlowTuple, h: u64, hint: u32) -> Option<(u32, Side)> {
         if let Some(e) = self.hot.get(hint as usize)
             && e.has(flag::LIVE)
@@ -212,6 +212,11 @@ impl Table {
         {
             return Some((hint, side));
         }
+        self.lookup_probing(t, h)
+    }
+
+    #[inline(never)]
+    fn lookup_probing(&self, t: &FlowTuple, h: u64) -> Option<(u32, Side)> {
         self.lookup_hashed(t, h)
     }
 
