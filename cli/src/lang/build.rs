@@ -432,8 +432,8 @@ fn build_global(b: &mut B, root: NodeId) {
     b.act(v, a::inspect_timer);
     let mi = b.kw(inspect, "max-incomplete", "Thresholds of half-open sessions");
     for (w, h) in [
-        ("high", "Start dropping new sessions above"),
-        ("low", "Stop dropping below"),
+        ("high", "Start ending the oldest half-open sessions at this count"),
+        ("low", "Stop ending them below this count"),
     ] {
         let k = b.kwn(mi, w, "level", h);
         b.no_act(k, a::inspect_max_incomplete);
