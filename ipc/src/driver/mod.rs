@@ -358,6 +358,8 @@ struct Driver {
     epoch: std::time::Instant,
     remote: String,
     transport: &'static str,
+    /// Events and notices of the current flush (kept to reuse its allocation).
+    later: Vec<Action>,
 }
 
 impl Driver {
@@ -372,8 +374,12 @@ impl Driver {
         }
     }
 
+    /// Carries out the association's outputs: packets first (SACKs and data should not wait behind
+    /// client deliveries), then events and notices in their order, in one burst, so a client that
+    /// waits on its channel is woken once per turn rather than once per packet.
     async fn flush(&mut self) {
         let mut changed = false;
+        let mut later = std::mem::take(&mut self.later);
         while let Some(action) = self.assoc.poll_action() {
             match action {
                 Action::Transmit { path, packet } => {
@@ -382,13 +388,20 @@ impl Driver {
                         tracing::debug!(target: "debug.sctp", "SCTP: send on path {path} failed: {e}");
                     }
                 }
+                other => later.push(other),
+            }
+        }
+        for action in later.drain(..) {
+            match action {
                 Action::Event(ev) => {
                     changed |= !matches!(ev, IpcEvent::Message { .. });
                     deliver(&self.events, &self.shared, ev, &self.remote, self.transport).await;
                 }
                 Action::Notice(n) => log_notice(n, self.assoc.config(), &self.remote),
+                Action::Transmit { .. } => {}
             }
         }
+        self.later = later;
         if changed {
             self.publish();
         }
@@ -480,6 +493,7 @@ async fn run(
         epoch: std::time::Instant::now(),
         remote,
         transport,
+        later: Vec::new(),
     };
     let now = d.now();
     d.assoc.start(now);
