@@ -1,6 +1,7 @@
 //! Fuzzes the inspect engine's packet path: arbitrary bytes through `wire::parse` and `Engine::process`
 //! in both directions, with a seed-like configuration (inspect out + ACL in) and timer runs. No input may
-//! panic; the table never exceeds its cap.
+//! panic; the table never exceeds its cap; a second engine fed the same packets through
+//! `Engine::process_batch` reaches the same verdicts and counters.
 #![no_main]
 
 use inspect::config::{
@@ -9,7 +10,7 @@ use inspect::config::{
 };
 use inspect::record::L4Proto;
 use inspect::timebase::Instant;
-use inspect::{Engine, EngineConfig, HaRole};
+use inspect::{BatchPacket, Engine, EngineConfig, HaRole};
 use libfuzzer_sys::fuzz_target;
 
 fn config() -> EngineConfig {
@@ -52,9 +53,11 @@ fn config() -> EngineConfig {
 fuzz_target!(|data: &[u8]| {
     let _ = inspect::wire::parse(data);
     let mut e = Engine::new(config(), 0xf00d);
+    let mut batched = Engine::new(config(), 0xf00d);
     // The input is a sequence of packets: [len: u8][bytes]...; the first byte's low bit picks the role.
     if data.first().is_some_and(|b| b & 1 == 1) {
         e.set_ha_role(Instant::ZERO, HaRole::Standby);
+        batched.set_ha_role(Instant::ZERO, HaRole::Standby);
     }
     let mut rest = data.get(1..).unwrap_or_default();
     let mut ms = 0u64;
@@ -63,10 +66,19 @@ fuzz_target!(|data: &[u8]| {
         let (pkt, next) = tail.split_at(n);
         ms += 250;
         let now = Instant::from_millis(ms);
-        let _ = e.process(now, pkt, Some(0), Some(1));
-        let _ = e.process(now, pkt, Some(1), Some(0));
-        let _ = e.process(now, pkt, None, None);
+        let one_by_one = [
+            e.process(now, pkt, Some(0), Some(1)),
+            e.process(now, pkt, Some(1), Some(0)),
+            e.process(now, pkt, None, None),
+        ];
         e.handle_timeout(now);
+        let batch = [(Some(0), Some(1)), (Some(1), Some(0)), (None, None)]
+            .map(|(ingress, egress)| BatchPacket { bytes: pkt, ingress, egress });
+        let mut verdicts = Vec::new();
+        batched.process_batch(now, &batch, &mut verdicts);
+        batched.handle_timeout(now);
+        while batched.poll_event().is_some() {}
+        assert_eq!(verdicts, one_by_one);
         while let Some(ev) = e.poll_event() {
             if let inspect::EngineEvent::HaAdd(rec) = ev {
                 let mut peer = Engine::new(config(), 1);
@@ -79,6 +91,7 @@ fuzz_target!(|data: &[u8]| {
         assert!(e.session_count() <= 64);
         rest = next;
     }
+    assert_eq!(batched.stats(), e.stats());
     let _ = e.sessions(Instant::from_millis(ms));
     let _ = e.ha_digest();
     e.set_ha_role(Instant::from_millis(ms), HaRole::Active);
