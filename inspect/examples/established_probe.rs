@@ -67,14 +67,10 @@ fn main() {
     let n = 10_000;
     for i in 0..n {
         let (c, s) = endpoints(i);
-        e.process(now, &build::syn(c, s, 1000), IN, OUT);
-        e.process(
-            now,
-            &build::tcp(s, c, TcpFlags::SYN | TcpFlags::ACK, 5000, 1001, 0),
-            OUT,
-            IN,
-        );
-        e.process(now, &build::tcp(c, s, TcpFlags::ACK, 1001, 5001, 0), IN, OUT);
+        let [syn, syn_ack, ack] = build::handshake(c, s, 1000, 5000);
+        e.process(now, &syn, IN, OUT);
+        e.process(now, &syn_ack, OUT, IN);
+        e.process(now, &ack, IN, OUT);
     }
     while e.poll_event().is_some() {}
     let pkts: Vec<Vec<u8>> = (0..64)

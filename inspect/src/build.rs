@@ -96,6 +96,17 @@ pub fn syn(src: SocketAddr, dst: SocketAddr, seq: u32) -> Vec<u8> {
     tcp(src, dst, TcpFlags::SYN, seq, 0, 0)
 }
 
+/// The three segments of a TCP handshake from `client` to `server`: SYN (sequence `client_isn`), SYN-ACK
+/// (sequence `server_isn`) and the client's ACK.
+pub fn handshake(client: SocketAddr, server: SocketAddr, client_isn: u32, server_isn: u32) -> [Vec<u8>; 3] {
+    let (c1, s1) = (client_isn.wrapping_add(1), server_isn.wrapping_add(1));
+    [
+        syn(client, server, client_isn),
+        tcp(server, client, TcpFlags::SYN | TcpFlags::ACK, server_isn, c1, 0),
+        tcp(client, server, TcpFlags::ACK, c1, s1, 0),
+    ]
+}
+
 /// A UDP datagram with `payload_len` bytes of payload.
 pub fn udp(src: SocketAddr, dst: SocketAddr, payload_len: usize) -> Vec<u8> {
     let len = 8 + payload_len;

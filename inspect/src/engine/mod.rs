@@ -374,7 +374,6 @@ impl Engine {
     /// of a completed handshake and the timer of the new state.
     #[cold]
     fn session_changed(&mut self, idx: u32, was_half: bool, old_sis: SisState) {
-        let now32 = self.now32();
         let mut s = self.table.session(idx);
         let is_half = Self::is_half_open(&s);
         if was_half != is_half {
@@ -389,16 +388,22 @@ impl Engine {
         if s.tcp.sis == old_sis {
             return;
         }
-        if s.tcp.sis == SisState::Open && self.sends_updates(&s) {
-            // The handshake completed: the standby learns it now rather than at the next periodic update,
-            // so a failover in between does not hand over a half-open session.
-            s.ha_last_ms = now32;
-            self.table.set(idx, &s);
+        // A completed handshake: the standby learns it now rather than at the next periodic update, so a
+        // failover in between does not hand over a half-open session.
+        let update = s.tcp.sis == SisState::Open && self.sends_updates(&s);
+        self.update_and_relink(idx, &mut s, update);
+    }
+
+    /// Sends the HA update of entry `idx` (holding `s`) when `update`, then re-links its timer.
+    fn update_and_relink(&mut self, idx: u32, s: &mut Session, update: bool) {
+        if update {
+            s.ha_last_ms = self.now32();
+            self.table.set(idx, s);
             self.stats.ha_updates += 1;
             let rec = self.record(idx);
             self.push_event(EngineEvent::HaUpdate(rec));
         }
-        let due = self.due_ms(&s);
+        let due = self.due_ms(s);
         self.table.link(idx, due);
     }
 
@@ -663,15 +668,9 @@ impl Engine {
             self.end_session(idx, EndReason::Expired);
             return;
         }
-        if self.sends_updates(&s) && u64::from(now32.wrapping_sub(s.ha_last_ms)) >= self.comp.ha_interval_ms {
-            s.ha_last_ms = now32;
-            self.table.set(idx, &s);
-            self.stats.ha_updates += 1;
-            let rec = self.record(idx);
-            self.push_event(EngineEvent::HaUpdate(rec));
-        }
-        let due = self.due_ms(&s);
-        self.table.link(idx, due);
+        let update =
+            self.sends_updates(&s) && u64::from(now32.wrapping_sub(s.ha_last_ms)) >= self.comp.ha_interval_ms;
+        self.update_and_relink(idx, &mut s, update);
     }
 
     /// When [`handle_timeout`](Self::handle_timeout) should next run (the next wheel tick while any session

@@ -239,15 +239,9 @@ fn syn_from(port: u16) -> Vec<u8> {
 
 /// Completes the handshake of the session opened by `syn_from(port)`.
 fn complete(e: &mut Engine, at: Instant, port: u16) {
-    let c = sa(&format!("10.0.0.10:{port}"));
-    let s = sa("211.0.0.10:80");
-    e.process(
-        at,
-        &build::tcp(s, c, TcpFlags::SYN | TcpFlags::ACK, 9, 2, 0),
-        OUT,
-        IN,
-    );
-    e.process(at, &build::tcp(c, s, TcpFlags::ACK, 2, 10, 0), IN, OUT);
+    let [_, syn_ack, ack] = build::handshake(sa(&format!("10.0.0.10:{port}")), sa("211.0.0.10:80"), 1, 9);
+    e.process(at, &syn_ack, OUT, IN);
+    e.process(at, &ack, IN, OUT);
 }
 
 fn alerts(e: &mut Engine) -> Vec<String> {

@@ -63,19 +63,7 @@ impl FlowIndex {
     /// The first entry whose tag matches `hash` (a likely hit, unverified): what to prefetch next.
     #[inline]
     pub(crate) fn first_candidate(&self, hash: u64) -> Option<u32> {
-        let mask = self.mask();
-        let want = tag(hash);
-        let mut i = self.home(hash);
-        loop {
-            let b = *self.buckets.get(i)?;
-            if b == EMPTY {
-                return None;
-            }
-            if b & !IDX_MASK == want {
-                return Some(slab_index(b));
-            }
-            i = (i + 1) & mask;
-        }
+        self.find(hash, |_| true)
     }
 
     /// The entry of `hash` for which `eq` holds.

@@ -285,6 +285,17 @@ fn records_round_trip() {
     assert_eq!(back.scale, t.scale);
 }
 
+/// A session after its handshake (marked for re-learning when `relearn`), the start of the property tests.
+fn established(relearn: bool) -> TcpState {
+    let mut t = TcpState::from_syn(&seg(S, 999, 0, 0, 65535));
+    let _ = t.on_segment(Side::Responder, &seg(S | A, 4999, 1000, 0, 65535));
+    let _ = t.on_segment(Side::Initiator, &seg(A, 1000, 5000, 0, 65535));
+    if relearn {
+        t.start_relearn();
+    }
+    t
+}
+
 fn arb_seg() -> impl Strategy<Value = (bool, TcpInfo)> {
     (
         any::<bool>(),
@@ -328,12 +339,7 @@ proptest! {
     /// segment (outside re-learning) lies inside the window it was checked against.
     #[test]
     fn tracker_invariants(relearn in any::<bool>(), segs in prop::collection::vec(arb_seg(), 1..60)) {
-        let mut t = TcpState::from_syn(&seg(S, 999, 0, 0, 65535));
-        let _ = t.on_segment(Side::Responder, &seg(S | A, 4999, 1000, 0, 65535));
-        let _ = t.on_segment(Side::Initiator, &seg(A, 1000, 5000, 0, 65535));
-        if relearn {
-            t.start_relearn();
-        }
+        let mut t = established(relearn);
         for (resp, s) in segs {
             let side = if resp { Side::Responder } else { Side::Initiator };
             let before = t;
@@ -377,12 +383,7 @@ proptest! {
         relearn in any::<bool>(),
         segs in prop::collection::vec(arb_seg(), 1..60),
     ) {
-        let mut t = TcpState::from_syn(&seg(S, 999, 0, 0, 65535));
-        let _ = t.on_segment(Side::Responder, &seg(S | A, 4999, 1000, 0, 65535));
-        let _ = t.on_segment(Side::Initiator, &seg(A, 1000, 5000, 0, 65535));
-        if relearn {
-            t.start_relearn();
-        }
+        let mut t = established(relearn);
         for (resp, s) in segs {
             let side = if resp { Side::Responder } else { Side::Initiator };
             let mut general = t;
