@@ -41,6 +41,8 @@ fn config() -> EngineConfig {
                 src_port: PortMatch::Eq(53),
                 dst: AddrMatch::Any,
                 dst_port: PortMatch::Range(1024, 65535),
+                established: false,
+                log: false,
             }],
         }],
         max_sessions: 64,

@@ -6,6 +6,10 @@
 //! * `any` matches IPv4 and IPv6 addresses; `host A` matches exactly A; `A WILDCARD` matches IPv4 only.
 //! * Port conditions apply to TCP and UDP entries. A non-first fragment has no ports: an entry with a port
 //!   condition never matches it, an entry without one matches it on addresses and protocol.
+//! * `established` (TCP entries) matches segments with ACK or RST set; like a port condition it never
+//!   matches a non-first fragment.
+//! * Ports print by name where IOS has one for the entry's protocol ([`ports`]); `log` entries emit
+//!   `%SEC-6-IPACCESSLOG*` lines, rate-limited per flow (the `log` module).
 
 use std::fmt;
 use std::net::IpAddr;
@@ -13,7 +17,13 @@ use std::net::IpAddr;
 use serde::{Deserialize, Serialize};
 
 use crate::config::{AclAction, AclConfig, AclEntry, AclProto, AddrMatch, PortMatch};
-use crate::wire::{L4Info, PacketInfo, ip_proto};
+use crate::wire::{L4Info, PacketInfo, TcpFlags, ip_proto};
+
+mod log;
+pub mod ports;
+
+use log::LogCache;
+pub use log::{LOG_INTERVAL_MS, MAX_LOG_FLOWS};
 
 impl AddrMatch {
     /// Whether `addr` matches.
@@ -58,15 +68,32 @@ impl AclEntry {
             return false;
         }
         let has_ports = self.src_port != PortMatch::Any || self.dst_port != PortMatch::Any;
-        if !has_ports {
+        if !has_ports && !self.established {
             return true;
         }
         let (sp, dp) = match pkt.l4 {
-            L4Info::Tcp(t) => (t.src_port, t.dst_port),
+            L4Info::Tcp(t) => {
+                if self.established && t.flags.0 & (TcpFlags::ACK | TcpFlags::RST) == 0 {
+                    return false;
+                }
+                (t.src_port, t.dst_port)
+            }
+            // `established` exists on TCP entries only; on anything else it never matches.
+            _ if self.established => return false,
             L4Info::Udp { src_port, dst_port } => (src_port, dst_port),
             _ => return false,
         };
         self.src_port.matches(sp) && self.dst_port.matches(dp)
+    }
+
+    /// The IP protocol whose port names this entry's ports print with (TCP or UDP entries).
+    fn port_proto(&self) -> u8 {
+        match self.proto {
+            AclProto::Tcp => ip_proto::TCP,
+            AclProto::Udp => ip_proto::UDP,
+            AclProto::Number(n) => n,
+            AclProto::Ip | AclProto::Icmp => 0,
+        }
     }
 }
 
@@ -93,6 +120,24 @@ impl fmt::Display for PortMatch {
     }
 }
 
+/// A port condition as IOS prints it in an entry of protocol `proto`: ` eq www`, ` range 1024 65535`.
+struct NamedPorts(PortMatch, u8);
+
+impl fmt::Display for NamedPorts {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let Self(m, proto) = *self;
+        let p = |port| ports::display_port(proto, port);
+        match m {
+            PortMatch::Any => Ok(()),
+            PortMatch::Eq(a) => write!(f, " eq {}", p(a)),
+            PortMatch::Neq(a) => write!(f, " neq {}", p(a)),
+            PortMatch::Gt(a) => write!(f, " gt {}", p(a)),
+            PortMatch::Lt(a) => write!(f, " lt {}", p(a)),
+            PortMatch::Range(a, b) => write!(f, " range {} {}", p(a), p(b)),
+        }
+    }
+}
+
 impl fmt::Display for AclProto {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
@@ -106,18 +151,30 @@ impl fmt::Display for AclProto {
 }
 
 impl fmt::Display for AclEntry {
-    /// The entry as `show ip access-lists` prints it, without the sequence number:
-    /// `permit tcp host 10.0.0.10 any eq 23`.
+    /// The entry as `show ip access-lists` prints it, without the sequence number, ports by name where
+    /// IOS has one: `permit tcp host 10.0.0.10 any eq telnet established log`.
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let action = match self.action {
             AclAction::Permit => "permit",
             AclAction::Deny => "deny",
         };
+        let proto = self.port_proto();
         write!(
             f,
             "{action} {} {}{} {}{}",
-            self.proto, self.src, self.src_port, self.dst, self.dst_port
-        )
+            self.proto,
+            self.src,
+            NamedPorts(self.src_port, proto),
+            self.dst,
+            NamedPorts(self.dst_port, proto)
+        )?;
+        if self.established {
+            f.write_str(" established")?;
+        }
+        if self.log {
+            f.write_str(" log")?;
+        }
+        Ok(())
     }
 }
 
@@ -127,24 +184,38 @@ pub(crate) struct CompiledAcl {
     pub(crate) config: AclConfig,
     pub(crate) hits: Vec<u64>,
     pub(crate) implicit_deny: u64,
+    /// Some entry has `log`.
+    logging: bool,
+    log: LogCache,
 }
 
 impl CompiledAcl {
     pub(crate) fn new(config: AclConfig) -> Self {
         let hits = vec![0; config.entries.len()];
+        let logging = config.entries.iter().any(|e| e.log);
+        let log = LogCache::new(config.entries.len());
         Self {
             config,
             hits,
             implicit_deny: 0,
+            logging,
+            log,
         }
     }
 
-    /// Judges `pkt`, counting the hit.
-    pub(crate) fn judge(&mut self, pkt: &PacketInfo) -> AclAction {
+    /// Judges `pkt` at `now_ms` (the engine's clock), counting the hit; a `log` entry queues its line
+    /// (taken with [`take_log_lines`](Self::take_log_lines)).
+    pub(crate) fn judge(&mut self, pkt: &PacketInfo, now_ms: u64) -> AclAction {
+        if self.logging {
+            self.log.roll(&self.config.name, &self.config.entries, now_ms);
+        }
         for (i, e) in self.config.entries.iter().enumerate() {
             if e.matches(pkt) {
                 if let Some(h) = self.hits.get_mut(i) {
                     *h += 1;
+                }
+                if e.log {
+                    self.log.packet(&self.config.name, &self.config.entries, i, pkt);
                 }
                 return e.action;
             }
@@ -153,9 +224,21 @@ impl CompiledAcl {
         AclAction::Deny
     }
 
+    /// The log lines queued by [`judge`](Self::judge) (no allocation when there are none).
+    pub(crate) fn take_log_lines(&mut self) -> Vec<String> {
+        std::mem::take(&mut self.log.pending)
+    }
+
+    /// Flows tracked for logging now (bounded by [`MAX_LOG_FLOWS`]).
+    #[cfg(test)]
+    pub(crate) fn tracked_log_flows(&self) -> usize {
+        self.log.tracked_flows()
+    }
+
     pub(crate) fn clear_counters(&mut self) {
         self.hits.iter_mut().for_each(|h| *h = 0);
         self.implicit_deny = 0;
+        self.log.clear_counters();
     }
 
     pub(crate) fn status(&self) -> AclStatus {
@@ -166,10 +249,13 @@ impl CompiledAcl {
                 .entries
                 .iter()
                 .zip(&self.hits)
-                .map(|(e, &matches)| AclEntryStatus {
+                .enumerate()
+                .map(|(i, (e, &matches))| AclEntryStatus {
                     seq: e.seq,
                     text: e.to_string(),
                     matches,
+                    logged: self.log.logged.get(i).copied().unwrap_or(0),
+                    log_suppressed: self.log.suppressed.get(i).copied().unwrap_or(0),
                 })
                 .collect(),
             implicit_deny_matches: self.implicit_deny,
@@ -197,6 +283,13 @@ pub struct AclEntryStatus {
     pub text: String,
     /// Packets that matched it.
     pub matches: u64,
+    /// `log` entries: packets logged with a line of their own (the first packet of each flow).
+    #[serde(default)]
+    pub logged: u64,
+    /// `log` entries: packets counted but not logged on their own (repeats of a logged flow, summarised
+    /// every 5 minutes, and packets of flows beyond the tracking limit).
+    #[serde(default)]
+    pub log_suppressed: u64,
 }
 
 impl AclStatus {
@@ -205,6 +298,8 @@ impl AclStatus {
         for (a, b) in self.entries.iter_mut().zip(&other.entries) {
             if a.seq == b.seq {
                 a.matches += b.matches;
+                a.logged += b.logged;
+                a.log_suppressed += b.log_suppressed;
             }
         }
         self.implicit_deny_matches += other.implicit_deny_matches;

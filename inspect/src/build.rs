@@ -221,6 +221,8 @@ pub fn seed_firewall_config() -> EngineConfig {
         src_port: PortMatch::Any,
         dst,
         dst_port: PortMatch::Any,
+        established: false,
+        log: false,
     };
     let host = |a: [u8; 4]| AddrMatch::Host(IpAddr::from(a));
     let rule = |proto| RuleProtocol {

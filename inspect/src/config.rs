@@ -124,7 +124,7 @@ pub enum PortMatch {
     Range(u16, u16),
 }
 
-/// One `permit|deny PROTO SRC [PORT] DST [PORT]` line of an extended ACL.
+/// One `permit|deny PROTO SRC [PORT] DST [PORT] [established] [log]` line of an extended ACL.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct AclEntry {
     /// Sequence number (10, 20, ... when not given).
@@ -141,6 +141,12 @@ pub struct AclEntry {
     pub dst: AddrMatch,
     /// Destination port condition.
     pub dst_port: PortMatch,
+    /// `established` (TCP entries only): matches segments with ACK or RST set.
+    #[serde(default)]
+    pub established: bool,
+    /// `log`: a matching packet is logged (`%SEC-6-IPACCESSLOG*`, rate-limited per flow).
+    #[serde(default)]
+    pub log: bool,
 }
 
 /// `ip access-list extended NAME`.

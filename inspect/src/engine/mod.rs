@@ -279,9 +279,15 @@ impl Engine {
             let Some(acl_idx) = self.comp.ifaces.get(usize::from(i)).and_then(|f| f.acl[dir]) else {
                 continue;
             };
-            if let Some(acl) = self.comp.acls.get_mut(acl_idx)
-                && acl.judge(info) == AclAction::Deny
-            {
+            let Some(acl) = self.comp.acls.get_mut(acl_idx) else {
+                continue;
+            };
+            let action = acl.judge(info, self.now_ms);
+            // `log` entries: their `%SEC-6-IPACCESSLOG*` lines (rate-limited in the ACL).
+            for text in acl.take_log_lines() {
+                self.push_event(EngineEvent::Audit(AuditLine { text }));
+            }
+            if action == AclAction::Deny {
                 return self.drop_packet(DropReason::AclDenied);
             }
         }

@@ -20,6 +20,8 @@ fn entry(seq: u32, action: AclAction, src: AddrMatch, dst: AddrMatch) -> AclEntr
         src_port: PortMatch::Any,
         dst,
         dst_port: PortMatch::Any,
+        established: false,
+        log: false,
     }
 }
 

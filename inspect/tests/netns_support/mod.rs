@@ -329,6 +329,8 @@ pub fn inspect_out_config(udp_idle_s: u32) -> inspect::config::EngineConfig {
                 src_port: PortMatch::Any,
                 dst: AddrMatch::Any,
                 dst_port: PortMatch::Any,
+                established: false,
+                log: false,
             }],
         }],
         udp_idle_s,

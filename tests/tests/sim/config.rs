@@ -166,6 +166,8 @@ pub fn engine_config(cfg: &PairConfig, r: usize) -> EngineConfig {
         src_port: PortMatch::Any,
         dst,
         dst_port: PortMatch::Any,
+        established: false,
+        log: false,
     };
     EngineConfig {
         rules: vec![InspectRule {
