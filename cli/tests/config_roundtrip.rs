@@ -255,13 +255,18 @@ fn acl_address() -> impl Strategy<Value = AclAddress> {
     ]
 }
 
+/// Port numbers, often low ones so that many have an IOS name (printed by name, read back as the number).
+fn port_number() -> impl Strategy<Value = u16> {
+    prop_oneof![any::<u16>(), 0u16..600]
+}
+
 fn port() -> impl Strategy<Value = PortMatch> {
     prop_oneof![
-        any::<u16>().prop_map(PortMatch::Eq),
-        any::<u16>().prop_map(PortMatch::Neq),
-        any::<u16>().prop_map(PortMatch::Gt),
-        any::<u16>().prop_map(PortMatch::Lt),
-        (any::<u16>(), any::<u16>()).prop_map(|(a, b)| PortMatch::Range(a.min(b), a.max(b))),
+        port_number().prop_map(PortMatch::Eq),
+        port_number().prop_map(PortMatch::Neq),
+        port_number().prop_map(PortMatch::Gt),
+        port_number().prop_map(PortMatch::Lt),
+        (port_number(), port_number()).prop_map(|(a, b)| PortMatch::Range(a.min(b), a.max(b))),
     ]
 }
 
@@ -281,22 +286,28 @@ fn acl_line() -> impl Strategy<Value = AclLine> {
         of(port()),
         acl_address(),
         of(port()),
+        any::<bool>(),
+        any::<bool>(),
     )
-        .prop_map(|(permit, protocol, source, sp, destination, dp)| {
-            let ports = matches!(protocol, AclProtocol::Tcp | AclProtocol::Udp);
-            AclLine::Rule(AclRule {
-                action: if permit {
-                    AclAction::Permit
-                } else {
-                    AclAction::Deny
-                },
-                protocol,
-                source,
-                source_port: sp.filter(|_| ports),
-                destination,
-                destination_port: dp.filter(|_| ports),
-            })
-        });
+        .prop_map(
+            |(permit, protocol, source, sp, destination, dp, established, log)| {
+                let ports = matches!(protocol, AclProtocol::Tcp | AclProtocol::Udp);
+                AclLine::Rule(AclRule {
+                    action: if permit {
+                        AclAction::Permit
+                    } else {
+                        AclAction::Deny
+                    },
+                    protocol,
+                    source,
+                    source_port: sp.filter(|_| ports),
+                    destination,
+                    destination_port: dp.filter(|_| ports),
+                    established: established && protocol == AclProtocol::Tcp,
+                    log,
+                })
+            },
+        );
     prop_oneof![
         1 => "[A-Za-z0-9][A-Za-z0-9 |!_-]{0,15}[A-Za-z0-9]".prop_map(|text| AclLine::Remark { text }),
         3 => rule,

@@ -622,7 +622,7 @@ pub enum AclLine {
         /// The text.
         text: String,
     },
-    /// `permit|deny PROTO SRC [PORT] DST [PORT]`.
+    /// `permit|deny PROTO SRC [PORT] DST [PORT] [established] [log]`.
     Rule(AclRule),
 }
 
@@ -685,7 +685,8 @@ pub enum PortMatch {
     Range(u16, u16),
 }
 
-/// `permit|deny` rule of an extended ACL.
+/// `permit|deny PROTO SRC [PORT] DST [PORT] [established] [log]` rule of an extended ACL. Ports are kept
+/// as numbers (a port typed by name is stored as its number) and printed by name where IOS has one.
 #[derive(Serialize, Deserialize, Clone, Copy, PartialEq, Eq, Debug)]
 pub struct AclRule {
     /// permit or deny.
@@ -700,4 +701,10 @@ pub struct AclRule {
     pub destination: AclAddress,
     /// Destination port condition.
     pub destination_port: Option<PortMatch>,
+    /// `established` (TCP rules only): matches segments with ACK or RST set.
+    #[serde(default)]
+    pub established: bool,
+    /// `log`: matching packets are logged (`%SEC-6-IPACCESSLOG*`, rate-limited per flow).
+    #[serde(default)]
+    pub log: bool,
 }

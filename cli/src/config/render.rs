@@ -273,37 +273,47 @@ fn address(a: &AclAddress) -> String {
     }
 }
 
-fn port(p: Option<&PortMatch>) -> String {
+/// A port condition as IOS prints it in a rule of IP protocol `proto`: by name where IOS has one
+/// (`eq 80` in a TCP rule prints as `eq www`), else by number.
+fn port(p: Option<&PortMatch>, proto: u8) -> String {
+    let n = |v: u16| inspect::acl::ports::display_port(proto, v);
     match p {
         None => String::new(),
-        Some(PortMatch::Eq(v)) => format!(" eq {v}"),
-        Some(PortMatch::Neq(v)) => format!(" neq {v}"),
-        Some(PortMatch::Gt(v)) => format!(" gt {v}"),
-        Some(PortMatch::Lt(v)) => format!(" lt {v}"),
-        Some(PortMatch::Range(lo, hi)) => format!(" range {lo} {hi}"),
+        Some(PortMatch::Eq(v)) => format!(" eq {}", n(*v)),
+        Some(PortMatch::Neq(v)) => format!(" neq {}", n(*v)),
+        Some(PortMatch::Gt(v)) => format!(" gt {}", n(*v)),
+        Some(PortMatch::Lt(v)) => format!(" lt {}", n(*v)),
+        Some(PortMatch::Range(lo, hi)) => format!(" range {} {}", n(*lo), n(*hi)),
     }
 }
 
-/// The text of an ACL rule as IOS prints it (`permit tcp any host 10.0.0.1 eq 23`).
+/// The text of an ACL rule as IOS prints it (`permit tcp any host 10.0.0.1 eq telnet established log`).
 pub fn render_acl_rule(rule: &AclRule) -> String {
     let action = match rule.action {
         super::AclAction::Permit => "permit",
         super::AclAction::Deny => "deny",
     };
-    let protocol = match rule.protocol {
-        AclProtocol::Ip => "ip".to_string(),
-        AclProtocol::Tcp => "tcp".to_string(),
-        AclProtocol::Udp => "udp".to_string(),
-        AclProtocol::Icmp => "icmp".to_string(),
-        AclProtocol::Number(n) => n.to_string(),
+    let (protocol, port_proto) = match rule.protocol {
+        AclProtocol::Ip => ("ip".to_string(), 0),
+        AclProtocol::Tcp => ("tcp".to_string(), 6),
+        AclProtocol::Udp => ("udp".to_string(), 17),
+        AclProtocol::Icmp => ("icmp".to_string(), 1),
+        AclProtocol::Number(n) => (n.to_string(), n),
     };
-    format!(
+    let mut text = format!(
         "{action} {protocol} {}{} {}{}",
         address(&rule.source),
-        port(rule.source_port.as_ref()),
+        port(rule.source_port.as_ref(), port_proto),
         address(&rule.destination),
-        port(rule.destination_port.as_ref())
-    )
+        port(rule.destination_port.as_ref(), port_proto)
+    );
+    if rule.established {
+        text.push_str(" established");
+    }
+    if rule.log {
+        text.push_str(" log");
+    }
+    text
 }
 
 fn render_acl(out: &mut String, acl: &AccessList) {

@@ -369,5 +369,45 @@ fn inspect_and_acls(p: &mut Problems<'_>) {
                 &[format!("access-list {}", acl.name)],
             );
         }
+        acl_rules(p, acl);
+    }
+}
+
+/// Rule checks the command tree already enforces for typed lines; they matter for models built otherwise
+/// (JSON, tools): ports only on TCP/UDP rules, `established` only on TCP rules, ranges from low to high.
+fn acl_rules(p: &mut Problems<'_>, acl: &super::AccessList) {
+    use super::{AclLine, AclProtocol, PortMatch};
+    for entry in &acl.entries {
+        let AclLine::Rule(rule) = &entry.line else {
+            continue;
+        };
+        let key = [format!("access-list {}", acl.name)];
+        let what = format!("access list {} entry {}", acl.name, entry.sequence);
+        let l4 = matches!(rule.protocol, AclProtocol::Tcp | AclProtocol::Udp);
+        if !l4 && (rule.source_port.is_some() || rule.destination_port.is_some()) {
+            p.push(
+                false,
+                format!("{what}: port conditions need a tcp or udp rule"),
+                &key,
+            );
+        }
+        if rule.established && rule.protocol != AclProtocol::Tcp {
+            p.push(
+                false,
+                format!("{what}: established applies to tcp rules only"),
+                &key,
+            );
+        }
+        for port in [rule.source_port, rule.destination_port].into_iter().flatten() {
+            if let PortMatch::Range(lo, hi) = port
+                && lo > hi
+            {
+                p.push(
+                    false,
+                    format!("{what}: port range {lo} {hi} goes from high to low"),
+                    &key,
+                );
+            }
+        }
     }
 }

@@ -208,14 +208,22 @@ fn acl_address(ap: &Apply<'_>, side: &str) -> AclAddress {
     }
 }
 
-fn acl_port(ap: &Apply<'_>, side: &str) -> Option<PortMatch> {
-    let port: u16 = ap.num(&format!("{side}_port"))?;
+/// A port typed as a number or as a name valid for IP protocol `proto` (the tree offers only those).
+fn port_value(ap: &Apply<'_>, name: &str, proto: u8) -> Option<u16> {
+    let text = ap.val(name)?;
+    text.parse()
+        .ok()
+        .or_else(|| inspect::acl::ports::port_number(proto, text))
+}
+
+fn acl_port(ap: &Apply<'_>, side: &str, proto: u8) -> Option<PortMatch> {
+    let port = port_value(ap, &format!("{side}_port"), proto)?;
     Some(match ap.val(&format!("{side}_op"))? {
         "eq" => PortMatch::Eq(port),
         "neq" => PortMatch::Neq(port),
         "gt" => PortMatch::Gt(port),
         "lt" => PortMatch::Lt(port),
-        _ => PortMatch::Range(port, ap.num(&format!("{side}_port_hi"))?),
+        _ => PortMatch::Range(port, port_value(ap, &format!("{side}_port_hi"), proto)?),
     })
 }
 
@@ -237,7 +245,16 @@ pub(crate) fn acl_rule(ap: &mut Apply<'_>) -> R {
             AclProtocol::Ip
         }
     };
-    let (source_port, destination_port) = (acl_port(ap, "src"), acl_port(ap, "dst"));
+    let port_proto = match protocol {
+        AclProtocol::Tcp => 6,
+        AclProtocol::Udp => 17,
+        _ => 0,
+    };
+    let (source_port, destination_port) = (acl_port(ap, "src", port_proto), acl_port(ap, "dst", port_proto));
+    let established = ap.has("established");
+    if established && protocol != AclProtocol::Tcp {
+        return Err(ap.err("established", "established applies to tcp rules only"));
+    }
     for (port, side) in [(source_port, "src"), (destination_port, "dst")] {
         if let Some(PortMatch::Range(lo, hi)) = port
             && lo > hi
@@ -252,6 +269,8 @@ pub(crate) fn acl_rule(ap: &mut Apply<'_>) -> R {
         source_port,
         destination: acl_address(ap, "dst"),
         destination_port,
+        established,
+        log: ap.has("log"),
     };
     add_acl_line(ap, AclLine::Rule(rule))
 }

@@ -367,6 +367,8 @@ pub fn engine_config(config: &Config) -> inspect::EngineConfig {
                         src_port: acl_port(r.source_port),
                         dst: acl_addr(r.destination),
                         dst_port: acl_port(r.destination_port),
+                        established: r.established,
+                        log: r.log,
                     }),
                 })
                 .collect(),
