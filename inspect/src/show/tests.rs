@@ -213,3 +213,59 @@ fn session_json_fields() {
     assert_eq!(st["drops"]["acl_denied"], 0);
     assert_eq!(st["sessions"], 3);
 }
+
+#[test]
+fn access_lists_print_port_names_established_and_log() {
+    use crate::acl::{AclEntryStatus, AclStatus};
+    use crate::config::{AclAction, AclConfig, AclEntry, AclProto, AddrMatch, PortMatch};
+    let entry = |seq, proto, dst_port, established, log| AclEntry {
+        seq,
+        action: AclAction::Permit,
+        proto,
+        src: AddrMatch::Any,
+        src_port: PortMatch::Any,
+        dst: AddrMatch::Host("10.0.0.10".parse().unwrap()),
+        dst_port,
+        established,
+        log,
+    };
+    let mut cfg = seed_config();
+    cfg.acls.push(AclConfig {
+        name: "named".into(),
+        entries: vec![
+            entry(10, AclProto::Tcp, PortMatch::Eq(80), false, true),
+            entry(20, AclProto::Tcp, PortMatch::Range(20, 21), true, false),
+            entry(30, AclProto::Udp, PortMatch::Gt(161), false, true),
+            entry(40, AclProto::Icmp, PortMatch::Any, false, true),
+        ],
+    });
+    let e = Engine::new(cfg, 1);
+    let status = e.acl_status();
+    let named: Vec<AclStatus> = status.into_iter().filter(|a| a.name == "named").collect();
+    assert_eq!(
+        render_access_lists(&named),
+        "Extended IP access list named
+    10 permit tcp any host 10.0.0.10 eq www log
+    20 permit tcp any host 10.0.0.10 range ftp-data ftp established
+    30 permit udp any host 10.0.0.10 gt snmp log
+    40 permit icmp any host 10.0.0.10 log
+"
+    );
+    // JSON: the log counters next to the match count.
+    let v = serde_json::to_value(&named[0].entries[0]).unwrap();
+    for f in ["seq", "text", "matches", "logged", "log_suppressed"] {
+        assert!(v.get(f).is_some(), "{f} in {v}");
+    }
+    // Shards add their counters.
+    let mut a = named[0].clone();
+    a.entries[0].logged = 1;
+    let mut b = a.clone();
+    b.entries[0].log_suppressed = 5;
+    let merged = AclStatus::merge_shards([vec![a], vec![b]]);
+    let AclEntryStatus {
+        logged,
+        log_suppressed,
+        ..
+    } = merged[0].entries[0].clone();
+    assert_eq!((logged, log_suppressed), (2, 5));
+}
