@@ -133,6 +133,9 @@ pub struct GroupConfig {
     pub use_bia: bool,
     /// `standby N track ...`.
     pub track: Vec<TrackConfig>,
+    /// `standby N track OBJECT [decrement D | shutdown]` (tracking objects, see [`crate::track`]).
+    #[serde(default)]
+    pub track_objects: Vec<crate::track::ObjectTrackConfig>,
     /// `standby arp gratuitous count N` (how many gratuitous ARPs on becoming Active).
     pub garp_count: u8,
 }
@@ -153,6 +156,7 @@ impl GroupConfig {
             mac_address: None,
             use_bia: false,
             track: Vec::new(),
+            track_objects: Vec::new(),
             garp_count: DEFAULT_GARP_COUNT,
         }
     }

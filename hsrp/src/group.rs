@@ -99,6 +99,8 @@ pub(crate) enum InitReason {
     NotStarted,
     InterfaceDown,
     Delay,
+    /// A tracked object with `shutdown` is down.
+    TrackShutdown,
 }
 
 /// One standby group on one interface.
@@ -126,12 +128,15 @@ pub struct Group {
     resigned_at: Option<Instant>,
     /// Down/up state of each tracked interface, parallel to `cfg.track`.
     pub(crate) track_down: Vec<bool>,
+    /// Down/up state of each tracked object, parallel to `cfg.track_objects`.
+    pub(crate) object_down: Vec<bool>,
     pub(crate) counters: GroupCounters,
 }
 
 impl Group {
     pub(crate) fn new(cfg: GroupConfig, iface: String, iface_addr: Ipv4Addr, iface_mac: [u8; 6]) -> Self {
         let track_down = vec![false; cfg.track.len()];
+        let object_down = vec![false; cfg.track_objects.len()];
         Self {
             cfg,
             iface,
@@ -153,6 +158,7 @@ impl Group {
             resigned_at: None,
             hold_since: None,
             track_down,
+            object_down,
             counters: GroupCounters::default(),
         }
     }
@@ -168,7 +174,8 @@ impl Group {
             .zip(&self.track_down)
             .filter(|(_, d)| **d)
             .map(|(t, _)| u32::from(t.decrement))
-            .sum();
+            .sum::<u32>()
+            + crate::track_group::object_decrement(self);
         u8::try_from(u32::from(self.cfg.priority).saturating_sub(dec)).unwrap_or(0)
     }
 
@@ -249,6 +256,10 @@ impl Group {
     /// The interface came up (or the speaker started with it up).
     pub(crate) fn link_up(&mut self, now: Instant, delay_s: Option<u32>, out: &mut VecDeque<Action>) {
         if self.state != State::Init {
+            return;
+        }
+        if self.shut_by_track() {
+            self.init_reason = InitReason::TrackShutdown;
             return;
         }
         match delay_s {
@@ -381,7 +392,9 @@ impl Group {
             self.stop(t);
             match t {
                 Timer::StartDelay => {
-                    if self.init_reason == InitReason::Delay {
+                    if self.init_reason == InitReason::Delay && self.shut_by_track() {
+                        self.init_reason = InitReason::TrackShutdown;
+                    } else if self.init_reason == InitReason::Delay {
                         self.apply(now, Event::Enabled, None, "delay expired", out);
                     }
                 }

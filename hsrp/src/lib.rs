@@ -21,6 +21,8 @@ pub mod group;
 pub mod packet;
 pub mod speaker;
 pub mod status;
+pub mod track;
+mod track_group;
 
 pub use config::{
     AuthConfig, GroupConfig, InterfaceConfig, PreemptConfig, StartDelay, TimersConfig, TrackConfig, Version,
@@ -29,3 +31,6 @@ pub use error::{ConfigError, DecodeError};
 pub use packet::{Opcode, Packet, State};
 pub use speaker::{Action, DropReason, GroupSelector, Speaker, SpeakerCounters};
 pub use status::{GroupStatus, TrackedStatus, render_standby, render_standby_brief, select};
+pub use track::{
+    ObjectTrackConfig, TrackChange, TrackObjectConfig, TrackStatus, Tracker, render_track, render_track_brief,
+};

@@ -242,6 +242,21 @@ impl Speaker {
         }
     }
 
+    /// A tracking object (see [`crate::track`]) was reported up or down. Objects are up until reported
+    /// otherwise; a group that tracks an undefined object should be told it is down.
+    pub fn handle_track(&mut self, now: Instant, object: u16, up: bool) {
+        self.note_input(now);
+        for g in &mut self.groups {
+            let link_up = self.links.get(&g.iface).copied().unwrap_or(true);
+            g.set_object(now, object, up, self.started, link_up, &mut self.out);
+        }
+        if self.started {
+            for g in &mut self.groups {
+                g.evaluate_preempt(now, &mut self.out);
+            }
+        }
+    }
+
     /// An interface (HSRP-carrying or tracked, by configuration name) went up or down.
     pub fn handle_link(&mut self, now: Instant, iface: &str, up: bool) {
         self.note_input(now);

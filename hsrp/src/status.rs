@@ -20,6 +20,13 @@ pub struct TrackedStatus {
     pub up: bool,
     /// Priority decrement while down.
     pub decrement: u8,
+    /// Tracking object number (`standby N track OBJECT`); absent for interface tracking. `interface` is
+    /// then the object's interface when the driver knows it, else empty.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub object: Option<u16>,
+    /// `shutdown`: the group goes to Init while the object is down (present only when set).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub shutdown: bool,
 }
 
 /// Snapshot of one group, the JSON element of `show standby --json`.
@@ -133,6 +140,7 @@ impl Group {
                 InitReason::Delay => "delay",
                 InitReason::InterfaceDown => "interface down",
                 InitReason::NotStarted => "not started",
+                InitReason::TrackShutdown => "tracking shutdown",
             }
             .to_owned()
         });
@@ -181,7 +189,22 @@ impl Group {
                     interface: t.interface.clone(),
                     up: !d,
                     decrement: t.decrement,
+                    object: None,
+                    shutdown: false,
                 })
+                .chain(
+                    self.cfg
+                        .track_objects
+                        .iter()
+                        .zip(&self.object_down)
+                        .map(|(t, d)| TrackedStatus {
+                            interface: String::new(),
+                            up: !d,
+                            decrement: t.decrement,
+                            object: Some(t.object),
+                            shutdown: t.shutdown,
+                        }),
+                )
                 .collect(),
             authentication: match self.cfg.auth {
                 AuthConfig::Text(_) => "text",
@@ -343,6 +366,15 @@ pub fn render_standby(groups: &[GroupStatus]) -> String {
             g.priority, g.configured_priority
         );
         for t in &g.tracked {
+            if let Some(n) = t.object {
+                let state = if t.up { "Up" } else { "Down" };
+                let _ = if t.shutdown {
+                    writeln!(o, "    Track object {n} state {state} shutdown")
+                } else {
+                    writeln!(o, "    Track object {n} state {state} decrement {}", t.decrement)
+                };
+                continue;
+            }
             let _ = writeln!(
                 o,
                 "    Track interface {} state {} decrement {}",
