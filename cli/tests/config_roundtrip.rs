@@ -43,7 +43,8 @@ fn group(number: u16) -> impl Strategy<Value = StandbyGroup> {
         vec(ip(), 0..3),
         any::<u8>(),
         of((of(0u32..=3600), of(0u32..=3600), of(0u32..=3600))),
-        vec((0usize..IFACES.len(), 1u8..=255), 0..3),
+        // Indexes past IFACES stand for tracking objects 1-3 (with `shutdown` when the flag is set).
+        vec((0usize..IFACES.len() + 3, 1u8..=255, any::<bool>()), 0..4),
         of((
             timer_value((15, 999), (1, 254)),
             timer_value((50, 3000), (2, 255)),
@@ -67,10 +68,20 @@ fn group(number: u16) -> impl Strategy<Value = StandbyGroup> {
                 let mut seen = BTreeSet::new();
                 let tracks = tracks
                     .into_iter()
-                    .filter(|(i, _)| seen.insert(*i))
-                    .map(|(i, decrement)| Track {
-                        interface: IFACES[i].to_string(),
-                        decrement,
+                    .filter(|(i, _, _)| seen.insert(*i))
+                    .map(|(i, decrement, shutdown)| match IFACES.get(i) {
+                        Some(name) => Track {
+                            interface: name.to_string(),
+                            object: None,
+                            decrement,
+                            shutdown: false,
+                        },
+                        None => Track {
+                            interface: String::new(),
+                            object: Some(u16::try_from(i - IFACES.len() + 1).unwrap()),
+                            decrement: if shutdown { 10 } else { decrement },
+                            shutdown,
+                        },
                     })
                     .collect();
                 StandbyGroup {
@@ -350,19 +361,40 @@ fn config() -> impl Strategy<Value = Config> {
         of(ipc()),
         inspect(),
         access_lists(),
+        vec(
+            (1u16..=1000, 0usize..IFACES.len(), of(0u32..=180), of(0u32..=180)),
+            0..3,
+        ),
     )
-        .prop_map(|(hostname, interfaces, red, ipc, inspect, access_lists)| Config {
-            hostname,
-            interfaces,
-            redundancy: red.map(|(scheme_standby, security_key)| RedundancyInterDevice {
-                scheme_standby,
-                security_key,
-            }),
-            ipc,
-            inspect,
-            access_lists,
-            origins: Origins::default(),
-        })
+        .prop_map(
+            |(hostname, interfaces, red, ipc, inspect, access_lists, objects)| Config {
+                hostname,
+                interfaces,
+                redundancy: red.map(|(scheme_standby, security_key)| RedundancyInterDevice {
+                    scheme_standby,
+                    security_key,
+                }),
+                ipc,
+                inspect,
+                access_lists,
+                track_objects: {
+                    let mut v: Vec<TrackObject> = Vec::new();
+                    for (number, i, delay_up, delay_down) in objects {
+                        if !v.iter().any(|t| t.number == number) {
+                            v.push(TrackObject {
+                                number,
+                                interface: IFACES[i].to_string(),
+                                delay_up,
+                                delay_down,
+                            });
+                        }
+                    }
+                    v.sort_by_key(|t| t.number);
+                    v
+                },
+                origins: Origins::default(),
+            },
+        )
 }
 
 proptest! {

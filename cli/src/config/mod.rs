@@ -8,6 +8,7 @@
 //! the lines involved; origins never take part in equality or serialization.
 
 mod render;
+mod track;
 mod validate;
 
 use std::collections::BTreeMap;
@@ -16,6 +17,7 @@ use std::net::Ipv4Addr;
 use serde::{Deserialize, Serialize};
 
 pub use render::{render, render_acl_rule};
+pub use track::track_warnings;
 pub use validate::{Problem, validate};
 
 /// Defaults and ranges of every configurable value, in one place.
@@ -82,6 +84,8 @@ pub struct Config {
     pub inspect: InspectGlobal,
     /// `ip access-list extended NAME` blocks.
     pub access_lists: Vec<AccessList>,
+    /// `track N interface IF line-protocol` objects, by number.
+    pub track_objects: Vec<TrackObject>,
     /// Source lines of the objects (not serialized, ignored by equality).
     #[serde(skip)]
     pub origins: Origins,
@@ -113,6 +117,10 @@ impl Config {
             }
         };
         &mut self.interfaces[index]
+    }
+    /// The tracking object with this number.
+    pub fn track_object(&self, number: u16) -> Option<&TrackObject> {
+        self.track_objects.iter().find(|t| t.number == number)
     }
     /// The extended access list with this name.
     pub fn access_list(&self, name: &str) -> Option<&AccessList> {
@@ -313,14 +321,34 @@ pub struct Preempt {
     pub delay_sync: Option<u32>,
 }
 
-/// `standby N track IF [decrement D]`.
+/// `standby N track IF [decrement D]` or `standby N track OBJECT [decrement D | shutdown]`.
 #[derive(Serialize, Deserialize, Clone, PartialEq, Eq, Debug, Default)]
 #[serde(default)]
 pub struct Track {
-    /// Tracked interface (canonical name).
+    /// Tracked interface (canonical name); empty when an object is tracked.
     pub interface: String,
-    /// Priority decrement when the interface is down (default 10).
+    /// Tracking object number (`track N ...`), when an object is tracked instead of an interface.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub object: Option<u16>,
+    /// Priority decrement when the interface or object is down (default 10).
     pub decrement: u8,
+    /// `shutdown` (objects only): the group goes to Init while the object is down.
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub shutdown: bool,
+}
+
+/// `track N interface IF line-protocol` with its `delay up S down S`.
+#[derive(Serialize, Deserialize, Clone, PartialEq, Eq, Debug, Default)]
+#[serde(default)]
+pub struct TrackObject {
+    /// Object number (1-1000).
+    pub number: u16,
+    /// Interface whose line protocol the object follows (canonical name).
+    pub interface: String,
+    /// `delay up S` (0-180 s).
+    pub delay_up: Option<u32>,
+    /// `delay down S` (0-180 s).
+    pub delay_down: Option<u32>,
 }
 
 /// One HSRP timer value as configured.

@@ -34,6 +34,24 @@ pub fn render(cfg: &Config) -> String {
     if out.len() > before {
         out.push_str("!\n");
     }
+    let mut objects: Vec<&super::TrackObject> = cfg.track_objects.iter().collect();
+    objects.sort_by_key(|t| t.number);
+    for t in objects {
+        let _ = writeln!(out, "track {} interface {} line-protocol", t.number, t.interface);
+        match (t.delay_up, t.delay_down) {
+            (Some(u), Some(d)) => {
+                let _ = writeln!(out, " delay up {u} down {d}");
+            }
+            (Some(u), None) => {
+                let _ = writeln!(out, " delay up {u}");
+            }
+            (None, Some(d)) => {
+                let _ = writeln!(out, " delay down {d}");
+            }
+            (None, None) => {}
+        }
+        out.push_str("!\n");
+    }
     for iface in &cfg.interfaces {
         render_interface(&mut out, iface);
         out.push_str("!\n");
@@ -253,8 +271,17 @@ fn render_group(out: &mut String, g: &StandbyGroup) {
         let _ = writeln!(out, " standby {n} mac-address {mac}");
     }
     for t in &g.tracks {
-        let _ = write!(out, " standby {n} track {}", t.interface);
-        if t.decrement != defaults::TRACK_DECREMENT {
+        match t.object {
+            Some(o) => {
+                let _ = write!(out, " standby {n} track {o}");
+            }
+            None => {
+                let _ = write!(out, " standby {n} track {}", t.interface);
+            }
+        }
+        if t.shutdown {
+            out.push_str(" shutdown");
+        } else if t.decrement != defaults::TRACK_DECREMENT {
             let _ = write!(out, " decrement {}", t.decrement);
         }
         out.push('\n');

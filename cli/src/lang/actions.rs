@@ -10,7 +10,7 @@ use super::ifname::canonical_interface;
 use crate::config::{
     InspectBinding, Interface, IpcAssociation, IpcZone, Ipv4Prefix, Preempt, RedundancyInterDevice,
     SctpConfig, SctpLocal, SctpRemote, SctpTransport, StandbyAuth, StandbyDelay, StandbyGroup, StandbyTimers,
-    TimerValue, Track, defaults,
+    TimerValue, defaults,
 };
 pub(super) type R = Result<Next, ApplyError>;
 
@@ -488,27 +488,6 @@ pub(crate) fn standby_preempt(ap: &mut Apply<'_>) -> R {
         delay_sync: ap.num("preempt_sync"),
     });
     ap.group_mut(number).preempt = preempt;
-    changed()
-}
-
-pub(crate) fn standby_track(ap: &mut Apply<'_>) -> R {
-    let number = ap.group()?;
-    let interface = ap.interface_arg("track_if");
-    let decrement = ap.num("decrement").unwrap_or(defaults::TRACK_DECREMENT);
-    let negated = ap.negated;
-    let group = ap.group_mut(number);
-    match (negated, interface) {
-        (true, None) => group.tracks.clear(),
-        (true, Some(name)) => group.tracks.retain(|t| t.interface != name),
-        (false, Some(name)) => match group.tracks.iter_mut().find(|t| t.interface == name) {
-            Some(track) => track.decrement = decrement,
-            None => group.tracks.push(Track {
-                interface: name,
-                decrement,
-            }),
-        },
-        (false, None) => {}
-    }
     changed()
 }
 

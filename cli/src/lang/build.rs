@@ -48,6 +48,7 @@ pub(crate) struct Roots {
     pub(crate) ipc_local: NodeId,
     pub(crate) ipc_remote: NodeId,
     pub(crate) acl: NodeId,
+    pub(crate) track: NodeId,
 }
 
 impl Roots {
@@ -63,6 +64,7 @@ impl Roots {
             Mode::IpcLocalSctp => self.ipc_local,
             Mode::IpcRemoteSctp => self.ipc_remote,
             Mode::ExtendedAcl(_) => self.acl,
+            Mode::Track(_) => self.track,
         }
     }
 }
@@ -176,13 +178,16 @@ pub(crate) fn build() -> (Tree, Roots) {
     let ipc_local = b.root();
     let ipc_remote = b.root();
     let acl = b.root();
+    let track = b.root();
     build_global(&mut b, config);
     build_interface(&mut b, interface);
     build_redundancy(&mut b, redundancy);
     build_ipc(&mut b, ipc_zone, ipc_assoc, ipc_proto, ipc_local, ipc_remote);
     super::build_acl::build_acl(&mut b, acl);
+    super::build_track::build_track_global(&mut b, config);
+    super::build_track::build_track_mode(&mut b, track);
     for root in [
-        config, interface, redundancy, ipc_zone, ipc_assoc, ipc_proto, ipc_local, ipc_remote, acl,
+        config, interface, redundancy, ipc_zone, ipc_assoc, ipc_proto, ipc_local, ipc_remote, acl, track,
     ] {
         b.finish_config_mode(root, exec);
     }
@@ -197,6 +202,7 @@ pub(crate) fn build() -> (Tree, Roots) {
         ipc_local,
         ipc_remote,
         acl,
+        track,
     };
     (b.t, roots)
 }
@@ -226,6 +232,7 @@ fn build_exec(b: &mut B, root: NodeId) {
     b.exec(i);
     let x = b.num(i, "group", 0, 4095, "Group number");
     b.exec(x);
+    super::build_track::build_show_track(b, show);
     let red = b.kw(show, "redundancy", "Redundancy facility state");
     b.exec(red);
     for (w, h) in [
@@ -341,6 +348,7 @@ fn build_exec(b: &mut B, root: NodeId) {
 }
 
 fn build_debug(b: &mut B, debug: NodeId) {
+    super::build_track::build_debug_track(b, debug);
     let all = b.kw(debug, "all", "All debugging");
     b.exec(all);
     let standby = b.kw(debug, "standby", "HSRP");
@@ -582,14 +590,7 @@ fn build_group_commands(b: &mut B, p: NodeId) {
     // The seed writes `preempt [delay minimum S] [reload S] [sync S]`: reload/sync also directly after preempt.
     b.link(pe, &keywords[1..]);
 
-    let tr = b.kw(p, "track", "Lower the priority when an interface goes down");
-    b.no_act(tr, a::standby_track);
-    let (i, n) = b.interface(tr, "track_if", "Tracked interface", a::standby_track);
-    for parent in [i, n] {
-        let d = b.kw(parent, "decrement", "Priority decrement");
-        let v = b.num(d, "decrement", 1, 255, "Decrement (default 10)");
-        b.act(v, a::standby_track);
-    }
+    super::build_track::build_standby_track(b, p);
 
     let t = b.kw(p, "timers", "Hello and hold times");
     b.no_act(t, a::standby_timers);

@@ -3,7 +3,7 @@
 use std::sync::OnceLock;
 
 use super::{Diagnostic, Interpreter, LineErrorKind, LoadReport, Mode, Outcome};
-use crate::config::{Config, validate};
+use crate::config::{Config, track_warnings, validate};
 
 fn interpreter() -> &'static Interpreter {
     static TREE: OnceLock<Interpreter> = OnceLock::new();
@@ -28,6 +28,16 @@ pub fn load_config(text: &str, file_name: &str) -> LoadReport {
             file: file_name.to_string(),
             line: problem.lines.first().copied().unwrap_or(0),
             text: format!("{where_}: {}", problem.message),
+        });
+    }
+    for problem in track_warnings(&cfg) {
+        report.warnings.push(Diagnostic {
+            file: file_name.to_string(),
+            line: problem.lines.first().copied().unwrap_or(0),
+            text: match problem.lines.first() {
+                Some(line) => format!("{file_name}:{line}: {}", problem.message),
+                None => format!("{file_name}: {}", problem.message),
+            },
         });
     }
     if report.errors.is_empty() {

@@ -3,8 +3,10 @@
 
 mod actions;
 mod actions_fw;
+mod actions_track;
 mod build;
 mod build_acl;
+mod build_track;
 mod engine;
 mod filter;
 mod ifname;
@@ -45,6 +47,8 @@ pub enum Mode {
     IpcRemoteSctp,
     /// `ip access-list extended NAME` (`Router(config-ext-nacl)#`).
     ExtendedAcl(String),
+    /// `track N ...` (`Router(config-track)#`), with the object number.
+    Track(u16),
 }
 
 impl Mode {
@@ -61,6 +65,7 @@ impl Mode {
             Self::IpcLocalSctp => "config-ipc-local-sctp",
             Self::IpcRemoteSctp => "config-ipc-remote-sctp",
             Self::ExtendedAcl(_) => "config-ext-nacl",
+            Self::Track(_) => "config-track",
         };
         format!("{hostname}({suffix})#")
     }
@@ -70,9 +75,11 @@ impl Mode {
         Some(match self {
             Self::Exec => return None,
             Self::Config => Self::Exec,
-            Self::Interface(_) | Self::RedundancyInterDevice | Self::IpcZone | Self::ExtendedAcl(_) => {
-                Self::Config
-            }
+            Self::Interface(_)
+            | Self::RedundancyInterDevice
+            | Self::IpcZone
+            | Self::ExtendedAcl(_)
+            | Self::Track(_) => Self::Config,
             Self::IpcAssociation(_) => Self::IpcZone,
             Self::IpcProtocolSctp => Self::IpcAssociation(1),
             Self::IpcLocalSctp | Self::IpcRemoteSctp => Self::IpcProtocolSctp,

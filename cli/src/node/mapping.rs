@@ -53,6 +53,8 @@ pub struct SsoPlan {
 pub struct NodePlan {
     /// HSRP driver spec.
     pub hsrp: HsrpPlan,
+    /// Tracking objects for the HSRP driver (`track N interface IF line-protocol`).
+    pub track_objects: Vec<hsrp::TrackObjectConfig>,
     /// IPC association (None without `association 1`, when it is shut down, or when its ports are missing).
     pub ipc: Option<ipc::AssociationConfig>,
     /// Why `ipc` is None although an association is configured (e.g. a bad address), for the logs.
@@ -74,6 +76,7 @@ impl NodePlan {
         };
         Self {
             hsrp: hsrp_plan(config, interfaces),
+            track_objects: track_plan(config),
             ipc,
             ipc_problem,
             sso: sso_plan(config),
@@ -116,12 +119,40 @@ fn hsrp_group(iface_version: u8, use_bia: bool, g: &StandbyGroup) -> hsrp::Group
     out.track = g
         .tracks
         .iter()
+        .filter(|t| t.object.is_none())
         .map(|t| hsrp::TrackConfig {
             interface: t.interface.clone(),
             decrement: t.decrement,
         })
         .collect();
+    out.track_objects = g
+        .tracks
+        .iter()
+        .filter_map(|t| {
+            t.object.map(|object| hsrp::ObjectTrackConfig {
+                object,
+                decrement: t.decrement,
+                shutdown: t.shutdown,
+            })
+        })
+        .collect();
     out
+}
+
+/// The tracking objects, by number.
+fn track_plan(config: &Config) -> Vec<hsrp::TrackObjectConfig> {
+    let mut v: Vec<hsrp::TrackObjectConfig> = config
+        .track_objects
+        .iter()
+        .map(|t| hsrp::TrackObjectConfig {
+            object: t.number,
+            interface: t.interface.clone(),
+            delay_up_s: t.delay_up,
+            delay_down_s: t.delay_down,
+        })
+        .collect();
+    v.sort_by_key(|t| t.object);
+    v
 }
 
 /// `0000.0c07.ac01` → bytes.
@@ -155,7 +186,7 @@ fn hsrp_plan(config: &Config, map: &InterfaceMap) -> HsrpPlan {
             .map(|g| hsrp_group(iface.standby.version, iface.standby.use_bia, g))
             .collect();
         for g in &iface.standby.groups {
-            for t in &g.tracks {
+            for t in g.tracks.iter().filter(|t| t.object.is_none()) {
                 if !tracked.iter().any(|(n, _)| n == &t.interface) {
                     tracked.push((t.interface.clone(), map.linux_name(&t.interface).to_string()));
                 }
@@ -173,6 +204,11 @@ fn hsrp_plan(config: &Config, map: &InterfaceMap) -> HsrpPlan {
     }
     if interfaces.is_empty() {
         return None;
+    }
+    for t in &config.track_objects {
+        if !tracked.iter().any(|(n, _)| n == &t.interface) {
+            tracked.push((t.interface.clone(), map.linux_name(&t.interface).to_string()));
+        }
     }
     Some(hsrp::driver::DriverSpec {
         interfaces,

@@ -45,7 +45,7 @@ impl Part {
 
     fn handles(self, key: &str) -> bool {
         match self {
-            Self::Hsrp => key.starts_with("show standby"),
+            Self::Hsrp => key.starts_with("show standby") || key.starts_with("show track"),
             Self::Ipc => key.starts_with("show sctp"),
             Self::Redundancy => key.starts_with("show redundancy") || key == "redundancy force-switchover",
             Self::Inspect => {

@@ -57,6 +57,7 @@ pub struct Node {
     boot_id: u64,
     hsrp: Option<HsrpHandle>,
     hsrp_spec: Option<hsrp::driver::DriverSpec>,
+    hsrp_objects: Vec<hsrp::TrackObjectConfig>,
     hsrp_events: Option<broadcast::Receiver<HsrpEvent>>,
     /// Every (interface, group) the preemption hold applies to.
     groups: Vec<(String, u16)>,
@@ -104,6 +105,7 @@ impl Node {
             boot_id: boot_id(),
             hsrp: None,
             hsrp_spec: None,
+            hsrp_objects: Vec::new(),
             hsrp_events: None,
             groups: Vec::new(),
             hold: None,
@@ -206,6 +208,7 @@ impl Node {
                         }
                         self.hsrp_events = None;
                         self.hsrp_spec = None;
+                        self.hsrp_objects = Vec::new();
                     }
                     Part::Ipc => {
                         if let Some(h) = self.ipc.take() {
@@ -232,7 +235,10 @@ impl Node {
             .standby_groups()
             .map(|(i, g)| (i.name.clone(), g.group))
             .collect();
-        if plan.hsrp == self.hsrp_spec && (self.hsrp.is_some() || plan.hsrp.is_none()) {
+        if plan.hsrp == self.hsrp_spec
+            && plan.track_objects == self.hsrp_objects
+            && (self.hsrp.is_some() || plan.hsrp.is_none())
+        {
             return Ok(());
         }
         // The driver takes no live reconfiguration: restart it with the new spec (groups resign on the way).
@@ -241,16 +247,18 @@ impl Node {
         }
         self.hsrp_events = None;
         self.hsrp_spec = None;
+        self.hsrp_objects = Vec::new();
         self.scheme_state = None;
         let Some(spec) = plan.hsrp.clone() else {
             return Ok(());
         };
-        let handle = HsrpDriver::start(spec.clone())
+        let handle = HsrpDriver::start_with_objects(spec.clone(), plan.track_objects.clone())
             .await
             .map_err(|e| format!("HSRP: {e}"))?;
         self.hsrp_events = Some(handle.subscribe());
         self.hsrp = Some(handle);
         self.hsrp_spec = Some(spec);
+        self.hsrp_objects = plan.track_objects.clone();
         let hold = self.hold.clone();
         self.apply_hold(hold).await;
         Ok(())
@@ -306,6 +314,21 @@ impl Node {
         let Some(h) = self.hsrp.as_ref() else {
             return ExecOutput::error("% HSRP is not configured");
         };
+        if key.starts_with("show track") {
+            let mut objects = match h.track_status().await {
+                Ok(o) => o,
+                Err(e) => return ExecOutput::error(format!("% HSRP: {e}")),
+            };
+            if let Some(n) = args.first().and_then(|a| a.parse::<u16>().ok()) {
+                objects.retain(|o| o.object == n);
+            }
+            let text = if key.ends_with("brief") {
+                hsrp::render_track_brief(&objects)
+            } else {
+                hsrp::render_track(&objects)
+            };
+            return ExecOutput::with_json(text, &objects);
+        }
         let groups = match h.status().await {
             Ok(g) => g,
             Err(e) => return ExecOutput::error(format!("% HSRP: {e}")),

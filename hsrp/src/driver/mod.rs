@@ -16,7 +16,7 @@
 //! answers ARP for the virtual IP, and reads the initial link states. [`HsrpHandle::shutdown`] makes
 //! every Active group resign and removes every macvlan. Logging uses the `tracing` targets `syslog`,
 //! `debug.standby.events`, `debug.standby.packets`, `debug.standby.packets.terse` and
-//! `debug.standby.errors`.
+//! `debug.standby.errors`; tracking objects log `%TRACK-6-STATE` (target `syslog`) and `debug.track`.
 
 mod io;
 mod net;
@@ -39,6 +39,7 @@ use crate::frame::{gratuitous_arp, udp_multicast_frame};
 use crate::packet::{Packet, State, UDP_PORT, V1_MULTICAST, V2_MULTICAST};
 use crate::speaker::{Action, DropReason, GroupSelector, Speaker};
 use crate::status::{GroupStatus, short_interface};
+use crate::track::{TrackObjectConfig, TrackStatus, Tracker};
 
 /// Errors starting or running the driver.
 #[derive(Debug, Error)]
@@ -128,6 +129,7 @@ enum Command {
     Hold(GroupSelector, Option<String>, oneshot::Sender<usize>),
     Resign(GroupSelector, oneshot::Sender<usize>),
     Shutdown(oneshot::Sender<()>),
+    Track(oneshot::Sender<Vec<TrackStatus>>),
 }
 
 /// Control of a running driver.
@@ -144,6 +146,15 @@ impl HsrpHandle {
         let (tx, rx) = oneshot::channel();
         self.cmds
             .send(Command::Status(tx))
+            .map_err(|_| DriverError::Stopped)?;
+        rx.await.map_err(|_| DriverError::Stopped)
+    }
+
+    /// Snapshots for `show track` (each object's `tracked_by` names the groups that use it).
+    pub async fn track_status(&self) -> Result<Vec<TrackStatus>, DriverError> {
+        let (tx, rx) = oneshot::channel();
+        self.cmds
+            .send(Command::Track(tx))
             .map_err(|_| DriverError::Stopped)?;
         rx.await.map_err(|_| DriverError::Stopped)
     }
@@ -215,6 +226,16 @@ pub struct HsrpDriver;
 impl HsrpDriver {
     /// Starts the driver on the current tokio runtime (the calling thread's network namespace).
     pub async fn start(spec: DriverSpec) -> Result<HsrpHandle, DriverError> {
+        Self::start_with_objects(spec, Vec::new()).await
+    }
+
+    /// As [`HsrpDriver::start`], with tracking objects (`track N interface IF line-protocol`). An object's
+    /// interface is a configuration name, mapped to Linux through `spec.tracked` (else taken as a Linux
+    /// name). Groups that track an undefined object see it down.
+    pub async fn start_with_objects(
+        spec: DriverSpec,
+        objects: Vec<TrackObjectConfig>,
+    ) -> Result<HsrpHandle, DriverError> {
         let (conn, handle, _) = new_connection().map_err(|e| DriverError::Netlink(e.to_string()))?;
         tokio::spawn(conn);
         let (mconn, _mh, mut link_events) = new_multicast_connection(&[MulticastGroup::Link])
@@ -289,6 +310,15 @@ impl HsrpDriver {
                 }
             }
         }
+        for o in &objects {
+            if !names.values().flatten().any(|n| n == &o.interface) {
+                names
+                    .entry(o.interface.clone())
+                    .or_default()
+                    .push(o.interface.clone());
+            }
+        }
+        let mut tracker = Tracker::new(objects);
         let mut link_up: HashMap<String, bool> = HashMap::new();
         let now = clock.now();
         for (linux, cfg_names) in &names {
@@ -296,9 +326,21 @@ impl HsrpDriver {
             link_up.insert(linux.clone(), up);
             for n in cfg_names {
                 speaker.handle_link(now, n, up);
+                tracker.handle_link(now, n, up);
             }
         }
+        for di in &spec.interfaces {
+            for g in &di.groups {
+                for t in &g.track_objects {
+                    if !tracker.defines(t.object) {
+                        speaker.handle_track(now, t.object, false);
+                    }
+                }
+            }
+        }
+        feed_tracker(&mut tracker, &mut speaker, now);
         speaker.handle_start(now);
+        let clients = track_clients(&spec);
 
         let (rx_tx, rx_rx) = mpsc::unbounded_channel();
         for (idx, i) in ifaces.iter().enumerate() {
@@ -340,14 +382,17 @@ impl HsrpDriver {
             vmacs: HashMap::new(),
             events: ev_tx.clone(),
             garp_interval: std::time::Duration::from_millis(spec.garp_interval_ms.max(1)),
+            tracker,
+            clients,
         };
         let task = tokio::spawn(async move {
             let mut rx_rx = rx_rx;
             core.execute().await;
             loop {
-                let deadline = core
-                    .speaker
-                    .poll_timeout()
+                let deadline = [core.speaker.poll_timeout(), core.tracker.poll_timeout()]
+                    .into_iter()
+                    .flatten()
+                    .min()
                     .map(|t| tokio::time::Instant::from_std(core.clock.to_std(t)));
                 tokio::select! {
                     Some(rx) = rx_rx.recv() => core.receive(rx),
@@ -366,12 +411,14 @@ impl HsrpDriver {
                                 tracing::debug!(target: "debug.standby.events", "HSRP: interface {} {}", st.name, if st.up { "up" } else { "down" });
                                 for n in names.get(&st.name).into_iter().flatten() {
                                     core.speaker.handle_link(now, n, st.up);
+                                    core.tracker.handle_link(now, n, st.up);
                                 }
+                                feed_tracker(&mut core.tracker, &mut core.speaker, now);
                             }
                         }
                     }
                     cmd = cmd_rx.recv() => match cmd {
-                        Some(Command::Status(tx)) => { let _ = tx.send(core.speaker.status(core.clock.now())); }
+                        Some(Command::Status(tx)) => { let _ = tx.send(core.standby_status()); }
                         Some(Command::Hold(sel, reason, tx)) => {
                             let n = core.speaker.set_preempt_hold(core.clock.now(), &sel, reason);
                             let _ = tx.send(n);
@@ -380,11 +427,15 @@ impl HsrpDriver {
                             let n = core.speaker.resign(core.clock.now(), &sel);
                             let _ = tx.send(n);
                         }
+                        Some(Command::Track(tx)) => { let _ = tx.send(core.track_status()); }
                         Some(Command::Shutdown(tx)) => { core.shutdown().await; let _ = tx.send(()); return; }
                         None => { core.shutdown().await; return; }
                     },
                     () = async { match deadline { Some(d) => tokio::time::sleep_until(d).await, None => std::future::pending().await } } => {
-                        core.speaker.handle_timeout(core.clock.now());
+                        let now = core.clock.now();
+                        core.tracker.handle_timeout(now);
+                        feed_tracker(&mut core.tracker, &mut core.speaker, now);
+                        core.speaker.handle_timeout(now);
                     }
                 }
                 core.execute().await;
@@ -406,6 +457,70 @@ struct Core {
     vmacs: HashMap<(String, u16), (u32, [u8; 6])>,
     events: broadcast::Sender<HsrpEvent>,
     garp_interval: std::time::Duration,
+    tracker: Tracker,
+    /// Object → `HSRP Ethernet0/0 1` clients.
+    clients: Vec<(u16, String)>,
+}
+
+/// Passes the tracker's reported changes to the speaker, with their log lines.
+fn feed_tracker(tracker: &mut Tracker, speaker: &mut Speaker, now: timebase::Instant) {
+    while let Some(c) = tracker.poll_action() {
+        let word = |up: bool| if up { "Up" } else { "Down" };
+        let iface = tracker
+            .interface_of(c.object)
+            .map(short_interface)
+            .unwrap_or_default();
+        match c.from {
+            Some(from) => {
+                tracing::info!(target: "syslog", "%TRACK-6-STATE: {} interface {iface} line-protocol {} -> {}", c.object, word(from), word(c.up));
+            }
+            None => {
+                tracing::debug!(target: "debug.track", "Track: {} initial state {}", c.object, word(c.up));
+            }
+        }
+        tracing::debug!(target: "debug.track", "Track: {} change state to {}", c.object, word(c.up));
+        speaker.handle_track(now, c.object, c.up);
+    }
+}
+
+/// Which groups use which object (for `show track`'s "Tracked by").
+fn track_clients(spec: &DriverSpec) -> Vec<(u16, String)> {
+    let mut v = Vec::new();
+    for di in &spec.interfaces {
+        for g in &di.groups {
+            for t in &g.track_objects {
+                v.push((t.object, format!("HSRP {} {}", di.name, g.group)));
+            }
+        }
+    }
+    v
+}
+
+impl Core {
+    fn track_status(&self) -> Vec<TrackStatus> {
+        let mut st = self.tracker.status(self.clock.now());
+        for s in &mut st {
+            s.tracked_by = self
+                .clients
+                .iter()
+                .filter(|(o, _)| *o == s.object)
+                .map(|(_, c)| c.clone())
+                .collect();
+        }
+        st
+    }
+
+    fn standby_status(&self) -> Vec<GroupStatus> {
+        let mut st = self.speaker.status(self.clock.now());
+        for g in &mut st {
+            for t in &mut g.tracked {
+                if let Some(o) = t.object {
+                    t.interface = self.tracker.interface_of(o).unwrap_or_default().to_owned();
+                }
+            }
+        }
+        st
+    }
 }
 
 fn describe(bytes: &[u8]) -> String {
