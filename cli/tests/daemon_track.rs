@@ -115,6 +115,8 @@ fn a_tracked_link_going_down_lowers_the_priority_and_shuts_the_group() {
         "{standby}"
     );
 
+    assert_eq!(daemon.exec_ok(&["debug track"]).trim(), "track debugging is on");
+
     // The tracked link goes down.
     ip(&["link", "set", "e1", "down"]);
     wait_for("group 2 in Init", || {
@@ -124,6 +126,7 @@ fn a_tracked_link_going_down_lowers_the_priority_and_shuts_the_group() {
     assert_eq!(g2["state_detail"], "tracking shutdown", "{g2}");
     daemon.wait_stderr("%TRACK-6-STATE: 2 interface Et1/0 line-protocol Up -> Down", 1);
     daemon.wait_stderr("%HSRP-5-STATECHANGE: Ethernet0/0 Grp 2 state Active -> Init", 1);
+    daemon.wait_stderr("Track: 2 change state to Down", 1);
     assert!(
         daemon
             .exec_ok(&["show standby e0/0 2"])

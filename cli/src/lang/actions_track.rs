@@ -18,12 +18,8 @@ pub(crate) fn track_object(ap: &mut Apply<'_>) -> R {
     let interface = ap.interface_arg("track_iface");
     let objects = &mut ap.cfg.track_objects;
     match (objects.iter_mut().find(|t| t.number == number), interface) {
-        (Some(existing), Some(name)) => {
-            if existing.interface != name {
-                // IOS refuses to change an object's type; the interface of the same type can be replaced.
-                existing.interface = name;
-            }
-        }
+        // Retyping an existing object with another interface follows the new one (same object type).
+        (Some(existing), Some(name)) => existing.interface = name,
         (None, Some(name)) => objects.push(TrackObject {
             number,
             interface: name,
