@@ -478,6 +478,60 @@ mod tests {
     }
 
     #[test]
+    fn tracking_objects_map_to_the_driver() {
+        let text = "track 2 interface Ethernet2/0 line-protocol\n delay up 10\n!\ntrack 1 interface Ethernet1/0 line-protocol\n!\n\
+                    interface Ethernet0/0\n ip address 10.0.0.1 255.255.255.0\n standby 1 ip 10.0.0.3\n\
+                    standby 1 track 1 decrement 20\n standby 1 track 2 shutdown\n standby 1 track Ethernet1/0\n";
+        let report = crate::lang::load_config(text, "t.cfg");
+        let cfg = report.config.expect("loads");
+        let map =
+            InterfaceMap::from_specs(&["Ethernet0/0=e0", "Ethernet1/0=e1", "Ethernet2/0=e2"]).expect("map");
+        let plan = NodePlan::from_config(&cfg, &map);
+        assert_eq!(
+            plan.track_objects,
+            vec![
+                hsrp::TrackObjectConfig {
+                    object: 1,
+                    interface: "Ethernet1/0".into(),
+                    delay_up_s: None,
+                    delay_down_s: None
+                },
+                hsrp::TrackObjectConfig {
+                    object: 2,
+                    interface: "Ethernet2/0".into(),
+                    delay_up_s: Some(10),
+                    delay_down_s: None
+                },
+            ]
+        );
+        let spec = plan.hsrp.expect("hsrp");
+        let g = &spec.interfaces[0].groups[0];
+        assert_eq!(
+            g.track_objects,
+            vec![
+                hsrp::ObjectTrackConfig {
+                    object: 1,
+                    decrement: 20,
+                    shutdown: false
+                },
+                hsrp::ObjectTrackConfig {
+                    object: 2,
+                    decrement: 10,
+                    shutdown: true
+                },
+            ]
+        );
+        assert_eq!(g.track.len(), 1, "the interface form stays an interface track");
+        assert_eq!(
+            spec.tracked,
+            vec![
+                ("Ethernet1/0".to_string(), "e1".to_string()),
+                ("Ethernet2/0".to_string(), "e2".to_string())
+            ]
+        );
+    }
+
+    #[test]
     fn seed_r1_maps_to_hsrp_groups_with_tracking_and_delays() {
         let plan = NodePlan::from_config(&seed("r1"), &lab_map());
         let spec = plan.hsrp.expect("hsrp");
