@@ -77,7 +77,14 @@ impl Authenticator {
 
     /// Checks the tag of a received envelope. `sender_boot_id` is the peer's boot id.
     pub fn verify(&self, sender_boot_id: u64, envelope: &Envelope) -> Result<(), AuthError> {
-        match (&self.key, &envelope.tag) {
+        let tag = envelope.tag.as_ref().map(|t| &t[..]);
+        self.check(sender_boot_id, &[&envelope.header(), &envelope.payload], tag)
+    }
+
+    /// The common rule of [`verify`](Self::verify) and [`verify_bundle`](Self::verify_bundle): a key needs
+    /// a tag, no key refuses one, and a tag must be the HMAC of the boot id followed by `signed`.
+    fn check(&self, sender_boot_id: u64, signed: &[&[u8]], tag: Option<&[u8]>) -> Result<(), AuthError> {
+        match (&self.key, tag) {
             (None, None) => Ok(()),
             (None, Some(_)) => Err(AuthError::UnexpectedTag),
             (Some(_), None) => Err(AuthError::MissingTag),
@@ -86,8 +93,9 @@ impl Authenticator {
                     return Err(AuthError::BadTag);
                 };
                 mac.update(&sender_boot_id.to_be_bytes());
-                mac.update(&envelope.header());
-                mac.update(&envelope.payload);
+                for part in signed {
+                    mac.update(part);
+                }
                 // Constant-time comparison.
                 mac.verify_slice(tag).map_err(|_| AuthError::BadTag)
             }
@@ -114,19 +122,7 @@ impl Authenticator {
     /// Checks the tag of a received bundle (the same rules as [`Self::verify`]: a key needs a tag,
     /// no key refuses one).
     pub fn verify_bundle(&self, sender_boot_id: u64, bundle: &BundleView<'_>) -> Result<(), AuthError> {
-        match (&self.key, bundle.tag()) {
-            (None, None) => Ok(()),
-            (None, Some(_)) => Err(AuthError::UnexpectedTag),
-            (Some(_), None) => Err(AuthError::MissingTag),
-            (Some(key), Some(tag)) => {
-                let Ok(mut mac) = HmacSha256::new_from_slice(key) else {
-                    return Err(AuthError::BadTag);
-                };
-                mac.update(&sender_boot_id.to_be_bytes());
-                mac.update(bundle.signed_bytes());
-                mac.verify_slice(tag).map_err(|_| AuthError::BadTag)
-            }
-        }
+        self.check(sender_boot_id, &[bundle.signed_bytes()], bundle.tag())
     }
 }
 

@@ -214,15 +214,7 @@ impl Envelope {
         }
         let tag_len = if flags & FLAG_AUTH != 0 { TAG_LEN } else { 0 };
         let needed = HEADER_LEN + len + tag_len;
-        if bytes.len() < needed {
-            return Err(DecodeError::Truncated {
-                needed,
-                got: bytes.len(),
-            });
-        }
-        if bytes.len() > needed {
-            return Err(DecodeError::TrailingBytes(bytes.len() - needed));
-        }
+        exact_length(bytes, needed)?;
         let payload = bytes[HEADER_LEN..HEADER_LEN + len].to_vec();
         let tag = if tag_len > 0 {
             let mut t = [0u8; TAG_LEN];
@@ -291,6 +283,15 @@ impl Hello {
             flags: bytes[1],
             boot_id: u64::from_be_bytes(b),
         })
+    }
+}
+
+/// Whether `bytes` is exactly `needed` long (`Truncated` when shorter, `TrailingBytes` when longer).
+pub(crate) fn exact_length(bytes: &[u8], needed: usize) -> Result<(), DecodeError> {
+    match bytes.len() {
+        got if got < needed => Err(DecodeError::Truncated { needed, got }),
+        got if got > needed => Err(DecodeError::TrailingBytes(got - needed)),
+        _ => Ok(()),
     }
 }
 

@@ -30,7 +30,7 @@
 //! version, 1). The stream is part of the header (and so of the tag): a bundle moved to another SCTP
 //! stream is refused.
 
-use crate::envelope::{ClientId, Envelope, FLAG_AUTH, MAX_PAYLOAD_LEN, MessageKind, TAG_LEN};
+use crate::envelope::{ClientId, Envelope, FLAG_AUTH, MAX_PAYLOAD_LEN, MessageKind, TAG_LEN, exact_length};
 use crate::error::DecodeError;
 
 /// First byte of a bundle (bundle format 1).
@@ -155,16 +155,7 @@ impl<'a> BundleView<'a> {
         }
         let tag_len = if bytes[1] & FLAG_AUTH != 0 { TAG_LEN } else { 0 };
         let body_end = BUNDLE_HEADER_LEN + body_len;
-        let needed = body_end + tag_len;
-        if bytes.len() < needed {
-            return Err(DecodeError::Truncated {
-                needed,
-                got: bytes.len(),
-            });
-        }
-        if bytes.len() > needed {
-            return Err(DecodeError::TrailingBytes(bytes.len() - needed));
-        }
+        exact_length(bytes, body_end + tag_len)?;
         let view = Self { bytes, body_end };
         let declared = view.count();
         let mut found: u32 = 0;
