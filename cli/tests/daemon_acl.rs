@@ -10,9 +10,8 @@
 mod daemon_support;
 
 use std::process::{Command, Stdio};
-use std::sync::atomic::{AtomicU32, Ordering};
 
-use daemon_support::{Daemon, HA_R1, wait_for};
+use daemon_support::{Daemon, HA_R1, add_netns, delete_netns, ip, wait_for};
 
 /// A namespace of this test, deleted on drop.
 struct HostNs {
@@ -21,37 +20,16 @@ struct HostNs {
 
 impl HostNs {
     fn new() -> Self {
-        static N: AtomicU32 = AtomicU32::new(0);
-        let name = format!("iha{}-{}", std::process::id(), N.fetch_add(1, Ordering::Relaxed));
-        let _ = Command::new("ip")
-            .args(["netns", "del", &name])
-            .stderr(Stdio::null())
-            .status();
-        run("ip", &["netns", "add", &name]);
-        Self { name }
+        Self {
+            name: add_netns("iha"),
+        }
     }
 }
 
 impl Drop for HostNs {
     fn drop(&mut self) {
-        let _ = Command::new("ip")
-            .args(["netns", "del", &self.name])
-            .stderr(Stdio::null())
-            .status();
+        delete_netns(&self.name);
     }
-}
-
-fn run(program: &str, args: &[&str]) {
-    let out = Command::new(program)
-        .args(args)
-        .stdin(Stdio::null())
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{program} {args:?}: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
 }
 
 const ACL: &str = "\
@@ -102,29 +80,20 @@ fn logging_acl_entries_reach_syslog_through_the_daemon() {
 
     // A host behind e0 pings through the router.
     let host = HostNs::new();
-    run("ip", &["-n", &router, "link", "set", "e0p", "netns", &host.name]);
-    run("ip", &["-n", &host.name, "link", "set", "lo", "up"]);
-    run(
-        "ip",
-        &["-n", &host.name, "addr", "add", "10.0.0.10/24", "dev", "e0p"],
-    );
-    run("ip", &["-n", &host.name, "link", "set", "e0p", "up"]);
-    run(
-        "ip",
-        &["-n", &host.name, "route", "add", "default", "via", "10.0.0.1"],
-    );
-    run(
-        "ip",
-        &[
-            "netns",
-            "exec",
-            &router,
-            "sysctl",
-            "-q",
-            "-w",
-            "net.ipv4.ip_forward=1",
-        ],
-    );
+    ip(&["-n", &router, "link", "set", "e0p", "netns", &host.name]);
+    ip(&["-n", &host.name, "link", "set", "lo", "up"]);
+    ip(&["-n", &host.name, "addr", "add", "10.0.0.10/24", "dev", "e0p"]);
+    ip(&["-n", &host.name, "link", "set", "e0p", "up"]);
+    ip(&["-n", &host.name, "route", "add", "default", "via", "10.0.0.1"]);
+    ip(&[
+        "netns",
+        "exec",
+        &router,
+        "sysctl",
+        "-q",
+        "-w",
+        "net.ipv4.ip_forward=1",
+    ]);
     let pings = || {
         // No reply comes back (nobody owns 211.0.0.10): the exit status does not matter.
         let _ = Command::new("ip")

@@ -40,7 +40,8 @@ pub struct Netns {
 /// The `--interface` mappings of the seed's ha-R1 configuration onto a [`Netns`].
 pub const INTERFACE_MAP: [&str; 4] = ["--interface", "Ethernet0/0=e0", "--interface", "Ethernet1/0=e1"];
 
-fn ip(args: &[&str]) {
+/// Runs `ip ARGS...` and fails the test when it fails.
+pub fn ip(args: &[&str]) {
     let out = Command::new("ip")
         .args(args)
         .stdin(Stdio::null())
@@ -53,17 +54,32 @@ fn ip(args: &[&str]) {
     );
 }
 
+/// Creates a fresh, empty namespace named `PREFIX<pid>-<n>` (removing a leftover of an earlier run with a
+/// recycled pid first) and returns its name; the caller deletes it with [`delete_netns`].
+pub fn add_netns(prefix: &str) -> String {
+    static N: AtomicU32 = AtomicU32::new(0);
+    let name = format!(
+        "{prefix}{}-{}",
+        std::process::id(),
+        N.fetch_add(1, Ordering::Relaxed)
+    );
+    delete_netns(&name);
+    ip(&["netns", "add", &name]);
+    name
+}
+
+/// Deletes namespace `name` (quietly: it may be gone already).
+pub fn delete_netns(name: &str) {
+    let _ = Command::new("ip")
+        .args(["netns", "del", name])
+        .stderr(Stdio::null())
+        .status();
+}
+
 impl Netns {
     /// Creates a fresh namespace with the two interfaces of the seed's router 1.
     pub fn new() -> Self {
-        static N: AtomicU32 = AtomicU32::new(0);
-        let name = format!("idt{}-{}", std::process::id(), N.fetch_add(1, Ordering::Relaxed));
-        // A leftover of an earlier run with a recycled pid.
-        let _ = Command::new("ip")
-            .args(["netns", "del", &name])
-            .stderr(Stdio::null())
-            .status();
-        ip(&["netns", "add", &name]);
+        let name = add_netns("idt");
         // From here on, Drop removes the namespace even when a step below fails.
         let ns = Self { name };
         let n = ns.name.as_str();
@@ -98,10 +114,7 @@ impl Netns {
 
 impl Drop for Netns {
     fn drop(&mut self) {
-        let _ = Command::new("ip")
-            .args(["netns", "del", &self.name])
-            .stderr(Stdio::null())
-            .status();
+        delete_netns(&self.name);
     }
 }
 
