@@ -547,22 +547,33 @@ fn check_acls(p: &mut Pair<'_>, lans: &[Lan<'_>]) {
         let (Some(x), Some(y)) = (acl_effect(p.a, name), acl_effect(p.b, name)) else {
             continue;
         };
-        if x != y {
-            let only = |u: &[AclRule], v: &[AclRule]| -> Vec<String> {
-                u.iter().filter(|r| !v.contains(r)).map(render_acl_rule).collect()
-            };
-            let (na, nb) = (p.na.clone(), p.nb.clone());
-            let mut message = format!("access list {name} differs between the routers");
-            for (who, lines) in [(&na, only(&x, &y)), (&nb, only(&y, &x))] {
-                if !lines.is_empty() {
-                    let _ = write!(message, "; only on {who}: {}", lines.join(", "));
-                }
-            }
-            if only(&x, &y).is_empty() && only(&y, &x).is_empty() {
-                message.push_str(" (same entries in another order)");
-            }
-            p.error(message);
+        if x == y {
+            continue;
         }
+        // `log` changes what is reported, not what passes: a difference in it alone is only a warning.
+        let unlogged = |rules: &[AclRule]| -> Vec<AclRule> {
+            rules.iter().map(|r| AclRule { log: false, ..*r }).collect()
+        };
+        if unlogged(&x) == unlogged(&y) {
+            p.warning(format!(
+                "access list {name}: the routers log different entries (the same traffic passes)"
+            ));
+            continue;
+        }
+        let only = |u: &[AclRule], v: &[AclRule]| -> Vec<String> {
+            u.iter().filter(|r| !v.contains(r)).map(render_acl_rule).collect()
+        };
+        let (na, nb) = (p.na.clone(), p.nb.clone());
+        let mut message = format!("access list {name} differs between the routers");
+        for (who, lines) in [(&na, only(&x, &y)), (&nb, only(&y, &x))] {
+            if !lines.is_empty() {
+                let _ = write!(message, "; only on {who}: {}", lines.join(", "));
+            }
+        }
+        if only(&x, &y).is_empty() && only(&y, &x).is_empty() {
+            message.push_str(" (same entries in another order)");
+        }
+        p.error(message);
     }
 }
 

@@ -192,3 +192,22 @@ fn mismatched_pair_fails_check_files() {
     );
     assert!(out.contains("pair: MISMATCH (1 errors, 2 warnings)"), "{out}");
 }
+
+#[test]
+fn acl_entries_differing_only_in_log_are_a_warning() {
+    let r1 = text("ha-R1.cfg");
+    let r2 = text("ha-R2.cfg").replace(
+        "permit ip host 211.0.0.1 host 211.0.0.2\n",
+        "permit ip host 211.0.0.1 host 211.0.0.2 log\n",
+    );
+    assert_ne!(r2, text("ha-R2.cfg"), "the seed line to change was not found");
+    let findings = check_pair(&cfg(&r1), &cfg(&r2));
+    assert!(errors(&findings).is_empty(), "{:#?}", errors(&findings));
+    assert!(
+        warnings(&findings)
+            .iter()
+            .any(|w| w.contains("access list fw-ha-acl: the routers log different entries")),
+        "{:#?}",
+        warnings(&findings)
+    );
+}
