@@ -206,9 +206,7 @@ impl CompiledAcl {
     /// Judges `pkt` at `now_ms` (the engine's clock), counting the hit; a `log` entry queues its line
     /// (taken with [`take_log_lines`](Self::take_log_lines)).
     pub(crate) fn judge(&mut self, pkt: &PacketInfo, now_ms: u64) -> AclAction {
-        if self.logging {
-            self.log.roll(&self.config.name, &self.config.entries, now_ms);
-        }
+        self.roll_logs(now_ms);
         for (i, e) in self.config.entries.iter().enumerate() {
             if e.matches(pkt) {
                 if let Some(h) = self.hits.get_mut(i) {
@@ -222,6 +220,18 @@ impl CompiledAcl {
         }
         self.implicit_deny += 1;
         AclAction::Deny
+    }
+
+    /// When this ACL's pending log summaries fall due (engine milliseconds), if any.
+    pub(crate) fn log_summary_due_ms(&self) -> Option<u64> {
+        self.log.summary_due_ms()
+    }
+
+    /// Emits the log summaries that are due at `now_ms` (taken with [`take_log_lines`](Self::take_log_lines)).
+    pub(crate) fn roll_logs(&mut self, now_ms: u64) {
+        if self.logging {
+            self.log.roll(&self.config.name, &self.config.entries, now_ms);
+        }
     }
 
     /// The log lines queued by [`judge`](Self::judge) (no allocation when there are none).

@@ -155,3 +155,28 @@ fn established_lets_replies_in_without_a_session() {
     let rst = build::tcp(web, client, TcpFlags::RST, 100, 0, 0);
     assert_eq!(e.process(t, &rst, OUTSIDE, INSIDE), Verdict::Accept);
 }
+
+#[test]
+fn log_summaries_come_due_without_traffic() {
+    let mut e = Engine::new(config(), 7);
+    let syn = build::syn(
+        "198.51.100.7:40000".parse().unwrap(),
+        "10.0.0.10:23".parse().unwrap(),
+        1,
+    );
+    for i in 0..3 {
+        e.process(Instant::from_millis(1_000 + i), &syn, OUTSIDE, INSIDE);
+    }
+    assert_eq!(audits(&mut e).len(), 1, "first packet logged");
+    // No session exists (the SYNs were denied), yet the engine asks to be woken for the summary.
+    let due = Instant::from_millis(1_000 + 5 * 60 * 1000);
+    assert_eq!(e.poll_timeout(), Some(due));
+    e.handle_timeout(Instant::from_millis(1_000 + 5 * 60 * 1000 - 1));
+    assert!(audits(&mut e).is_empty());
+    e.handle_timeout(due);
+    assert_eq!(
+        audits(&mut e),
+        ["%SEC-6-IPACCESSLOGP: list from-outside denied tcp 198.51.100.7(40000) -> 10.0.0.10(23), 2 packets"]
+    );
+    assert_eq!(e.poll_timeout(), None, "nothing more to summarise");
+}

@@ -98,6 +98,8 @@ pub(crate) struct LogCache {
     interval_start_ms: Option<u64>,
     /// Packets of flows that could not be tracked (table full) in this interval.
     missed: u64,
+    /// Some packet of this interval was counted without a line: a summary falls due at its end.
+    summary_due: bool,
     /// Per entry: packets logged with a line of their own.
     pub(crate) logged: Vec<u64>,
     /// Per entry: packets counted without a line of their own (repeats and missed flows).
@@ -121,6 +123,13 @@ impl LogCache {
         self.flows.len()
     }
 
+    /// When the current interval's summary lines fall due (none while nothing was counted).
+    pub(crate) fn summary_due_ms(&self) -> Option<u64> {
+        self.interval_start_ms
+            .filter(|_| self.summary_due)
+            .map(|start| start.saturating_add(LOG_INTERVAL_MS))
+    }
+
     /// Ends the interval when it is over: summary lines for flows with counted packets, then the missed
     /// count; the flows are forgotten.
     pub(crate) fn roll(&mut self, list: &str, entries: &[AclEntry], now_ms: u64) {
@@ -128,6 +137,7 @@ impl LogCache {
         if now_ms < start.saturating_add(LOG_INTERVAL_MS) {
             return;
         }
+        self.summary_due = false;
         let mut due: Vec<(LogFlow, u64)> = self.flows.drain().filter(|&(_, n)| n > 0).collect();
         due.sort_unstable();
         for (flow, count) in due {
@@ -153,10 +163,12 @@ impl LogCache {
         let counters = match self.flows.get_mut(&flow) {
             Some(count) => {
                 *count += 1;
+                self.summary_due = true;
                 &mut self.suppressed
             }
             None if full => {
                 self.missed += 1;
+                self.summary_due = true;
                 &mut self.suppressed
             }
             None => {

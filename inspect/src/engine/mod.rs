@@ -641,6 +641,7 @@ impl Engine {
     /// Runs the timers due at `now`: expiries and HA periodic updates.
     pub fn handle_timeout(&mut self, now: Instant) {
         self.observe(now);
+        self.roll_acl_logs();
         let target = self.now_ms / TICK_MS;
         let Some(cur) = self.table.tick else { return };
         if target <= cur {
@@ -682,10 +683,31 @@ impl Engine {
     /// When [`handle_timeout`](Self::handle_timeout) should next run (the next wheel tick while any session
     /// exists).
     pub fn poll_timeout(&self) -> Option<Instant> {
-        if self.table.len() == 0 {
-            return None;
+        let wheel = (self.table.len() > 0)
+            .then_some(self.table.tick)
+            .flatten()
+            .map(|t| (t + 1) * TICK_MS);
+        let logs = self.comp.acls.iter().filter_map(|a| a.log_summary_due_ms()).min();
+        [wheel, logs]
+            .into_iter()
+            .flatten()
+            .min()
+            .map(Instant::from_millis)
+    }
+
+    /// ACL `log` summaries whose interval is over, even when no packet comes to bring them.
+    fn roll_acl_logs(&mut self) {
+        let now_ms = self.now_ms;
+        let mut lines = Vec::new();
+        for acl in &mut self.comp.acls {
+            if acl.log_summary_due_ms().is_some_and(|due| due <= now_ms) {
+                acl.roll_logs(now_ms);
+                lines.extend(acl.take_log_lines());
+            }
         }
-        self.table.tick.map(|t| Instant::from_millis((t + 1) * TICK_MS))
+        for text in lines {
+            self.push_event(EngineEvent::Audit(AuditLine { text }));
+        }
     }
 
     /// The next output event.
