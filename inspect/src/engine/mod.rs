@@ -680,8 +680,8 @@ impl Engine {
         self.update_and_relink(idx, &mut s, update);
     }
 
-    /// When [`handle_timeout`](Self::handle_timeout) should next run (the next wheel tick while any session
-    /// exists).
+    /// When [`handle_timeout`](Self::handle_timeout) should next run: the next wheel tick while any session
+    /// exists, or earlier when an ACL's `log` summaries fall due.
     pub fn poll_timeout(&self) -> Option<Instant> {
         let wheel = (self.table.len() > 0)
             .then_some(self.table.tick)
