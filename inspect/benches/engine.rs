@@ -14,8 +14,6 @@ use std::time::Duration;
 
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
 use inspect::build;
-use inspect::config::{InspectRule, InterfaceConfig, InterfaceInspect, RuleProtocol};
-use inspect::record::L4Proto;
 use inspect::wire::TcpFlags;
 use inspect::{BatchPacket, Engine, EngineConfig, Verdict};
 use timebase::Instant;
@@ -54,35 +52,8 @@ const OUT: Option<u16> = Some(1);
 
 fn config() -> EngineConfig {
     EngineConfig {
-        rules: vec![InspectRule {
-            name: "fw".into(),
-            protocols: vec![
-                RuleProtocol {
-                    proto: L4Proto::TCP,
-                    timeout_s: None,
-                },
-                RuleProtocol {
-                    proto: L4Proto::UDP,
-                    timeout_s: None,
-                },
-            ],
-        }],
-        interfaces: vec![
-            InterfaceConfig {
-                name: "inside".into(),
-                ..Default::default()
-            },
-            InterfaceConfig {
-                name: "outside".into(),
-                inspect_out: Some(InterfaceInspect {
-                    rule: "fw".into(),
-                    redundancy_group: Some("HAin".into()),
-                }),
-                ..Default::default()
-            },
-        ],
         max_sessions: 4_000_000,
-        ..EngineConfig::default()
+        ..build::inspect_out_config(Some("HAin"))
     }
 }
 

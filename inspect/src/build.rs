@@ -208,6 +208,36 @@ pub fn checksum(data: &[u8], initial: u32) -> u16 {
     !(sum as u16)
 }
 
+/// The smallest inspecting firewall, for tests and benches: interface 0 `inside`, interface 1 `outside` with
+/// `ip inspect fw out [redundancy stateful GROUP]`, rule `fw` inspecting TCP and UDP, no ACLs.
+pub fn inspect_out_config(redundancy_group: Option<&str>) -> EngineConfig {
+    let rule = |proto| RuleProtocol {
+        proto,
+        timeout_s: None,
+    };
+    EngineConfig {
+        rules: vec![InspectRule {
+            name: "fw".into(),
+            protocols: vec![rule(L4Proto::TCP), rule(L4Proto::UDP)],
+        }],
+        interfaces: vec![
+            InterfaceConfig {
+                name: "inside".into(),
+                ..Default::default()
+            },
+            InterfaceConfig {
+                name: "outside".into(),
+                inspect_out: Some(InterfaceInspect {
+                    rule: "fw".into(),
+                    redundancy_group: redundancy_group.map(str::to_owned),
+                }),
+                ..Default::default()
+            },
+        ],
+        ..EngineConfig::default()
+    }
+}
+
 /// The firewall of the specification's router 1 (ha-R1) as an engine configuration, for tests and benches:
 /// inside `Ethernet0/0` (index 0), outside `Ethernet1/0` (index 1) with `ip access-group fw-ha-acl in` and
 /// `ip inspect ha-protocols out redundancy stateful HAin`; `ip inspect name ha-protocols tcp|udp`,

@@ -4,8 +4,6 @@
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 
 use inspect::build;
-use inspect::config::{InspectRule, InterfaceConfig, InterfaceInspect, RuleProtocol};
-use inspect::record::L4Proto;
 use inspect::wire::TcpFlags;
 use inspect::{DropReason, Engine, EngineConfig, Verdict};
 use proptest::prelude::*;
@@ -16,37 +14,10 @@ const OUT: Option<u16> = Some(1);
 
 fn config(max_sessions: u32, high: Option<u32>, low: Option<u32>) -> EngineConfig {
     EngineConfig {
-        rules: vec![InspectRule {
-            name: "fw".into(),
-            protocols: vec![
-                RuleProtocol {
-                    proto: L4Proto::TCP,
-                    timeout_s: None,
-                },
-                RuleProtocol {
-                    proto: L4Proto::UDP,
-                    timeout_s: None,
-                },
-            ],
-        }],
-        interfaces: vec![
-            InterfaceConfig {
-                name: "inside".into(),
-                ..Default::default()
-            },
-            InterfaceConfig {
-                name: "outside".into(),
-                inspect_out: Some(InterfaceInspect {
-                    rule: "fw".into(),
-                    redundancy_group: None,
-                }),
-                ..Default::default()
-            },
-        ],
         max_sessions,
         max_incomplete_high: high,
         max_incomplete_low: low,
-        ..EngineConfig::default()
+        ..build::inspect_out_config(None)
     }
 }
 
