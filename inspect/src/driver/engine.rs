@@ -48,9 +48,8 @@ impl Shard for Engine {
     }
 
     fn process_batch(&mut self, now: Instant, packets: &[BatchPacket<'_>], accepted: &mut Vec<bool>) {
-        let mut verdicts = Vec::with_capacity(packets.len());
-        Self::process_batch(self, now, packets, &mut verdicts);
-        accepted.extend(verdicts.iter().map(|v| matches!(v, Verdict::Accept)));
+        accepted.reserve(packets.len());
+        self.process_batch_with(now, packets, |v| accepted.push(v == Verdict::Accept));
     }
 
     fn handle_timeout(&mut self, now: Instant) {

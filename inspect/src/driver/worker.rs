@@ -29,6 +29,15 @@ pub(crate) const BATCH_MAX: usize = 128;
 /// 64 KiB packet), so a batch ends early only when the arena holds several large packets.
 const ARENA_LEN: usize = 4 * RECV_BUF_LEN;
 
+/// The reusable buffers of [`Worker::read_batch`] (no allocation per batch for them).
+#[derive(Default)]
+struct BatchScratch {
+    /// Received packets waiting for the batch to be judged.
+    pending: Vec<Pending>,
+    /// The shard's decisions, one per pending packet.
+    accepted: Vec<bool>,
+}
+
 /// A received packet waiting for the batch to be judged: where it lies in the arena.
 struct Pending {
     /// Its entry in the verdict list.
@@ -125,6 +134,7 @@ impl<S: Shard> Worker<S> {
     pub(crate) fn run(mut self) {
         let mut buf = vec![0u8; ARENA_LEN];
         let mut verdicts: Vec<(u32, Decision)> = Vec::with_capacity(BATCH_MAX);
+        let mut scratch = BatchScratch::default();
         let mut next_prune = self.clock.now();
         loop {
             let now = self.clock.now();
@@ -144,7 +154,7 @@ impl<S: Shard> Worker<S> {
                 }
             };
             if queue_ready {
-                self.read_batch(&mut buf, &mut verdicts);
+                self.read_batch(&mut buf, &mut verdicts, &mut scratch);
             }
             let now = self.clock.now();
             if self.shard.poll_timeout().is_some_and(|t| t <= now) {
@@ -162,7 +172,7 @@ impl<S: Shard> Worker<S> {
             }
             if !self.serve_commands() {
                 // Verdict whatever is already queued to us before leaving.
-                self.read_batch(&mut buf, &mut verdicts);
+                self.read_batch(&mut buf, &mut verdicts, &mut scratch);
                 self.forward_events();
                 let _ = self.queue.unbind();
                 return;
@@ -183,10 +193,17 @@ impl<S: Shard> Worker<S> {
     }
 
     /// Reads up to [`BATCH_MAX`] packets into `arena`, judges them as one batch, then sends their verdicts.
-    fn read_batch(&mut self, arena: &mut [u8], verdicts: &mut Vec<(u32, Decision)>) {
+    fn read_batch(
+        &mut self,
+        arena: &mut [u8],
+        verdicts: &mut Vec<(u32, Decision)>,
+        scratch: &mut BatchScratch,
+    ) {
         verdicts.clear();
         let now = self.clock.now();
-        let mut pending: Vec<Pending> = Vec::with_capacity(BATCH_MAX);
+        let BatchScratch { pending, accepted } = scratch;
+        pending.clear();
+        accepted.clear();
         let mut used = 0;
         while verdicts.len() < BATCH_MAX && arena.len() - used >= RECV_BUF_LEN {
             let base = arena.as_ptr() as usize;
@@ -244,9 +261,8 @@ impl<S: Shard> Worker<S> {
                 egress: q.egress,
             })
             .collect();
-        let mut accepted = Vec::with_capacity(batch.len());
-        self.shard.process_batch(now, &batch, &mut accepted);
-        for (q, ok) in pending.iter().zip(accepted) {
+        self.shard.process_batch(now, &batch, accepted);
+        for (q, &ok) in pending.iter().zip(accepted.iter()) {
             if ok {
                 verdicts[q.slot].1 = Decision::Accept;
             }

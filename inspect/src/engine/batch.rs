@@ -71,8 +71,18 @@ impl Engine {
     /// staged (parse and hash all, prefetch their index buckets; prefetch the entries the buckets point at;
     /// then judge each), so their cache misses overlap instead of following one another.
     pub fn process_batch(&mut self, now: Instant, packets: &[BatchPacket<'_>], verdicts: &mut Vec<Verdict>) {
-        self.observe(now);
         verdicts.reserve(packets.len());
+        self.process_batch_with(now, packets, |v| verdicts.push(v));
+    }
+
+    /// [`process_batch`](Self::process_batch) handing each verdict, in order, to `each`.
+    pub(crate) fn process_batch_with(
+        &mut self,
+        now: Instant,
+        packets: &[BatchPacket<'_>],
+        mut each: impl FnMut(Verdict),
+    ) {
+        self.observe(now);
         // A software pipeline: packet i is parsed and hashed (its bucket prefetched) while packet
         // i - DISTANCE has its entry prefetched and packet i - 2 * DISTANCE is judged.
         let mut ring = [Classified::MALFORMED; RING];
@@ -95,8 +105,7 @@ impl Engine {
             if let Some(j) = i.checked_sub(2 * DISTANCE).filter(|&j| j < n)
                 && let Some(p) = packets.get(j)
             {
-                let v = self.judge(&ring[j % RING], p.ingress, p.egress);
-                verdicts.push(v);
+                each(self.judge(&ring[j % RING], p.ingress, p.egress));
             }
         }
     }
